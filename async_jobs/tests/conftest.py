@@ -1,0 +1,109 @@
+"""pytest harness: one connection to the real test site for the session, real processes on demand.
+
+Run through scripts/test (it runs pytest with the bench's Python in the bench's sites folder).
+"""
+
+import os
+import shutil
+
+import frappe
+import pytest
+
+from async_jobs.tests import harness
+
+
+@pytest.fixture(scope="session", autouse=True)
+def site():
+	"""Connect this process to the test site once; mark setup complete so the Desk opens without the wizard."""
+	os.chdir(harness.SITES)
+	frappe.init(site=harness.SITE, sites_path=str(harness.SITES))
+	frappe.connect()
+	frappe.set_user("Administrator")
+	if not frappe.db.get_single_value("System Settings", "setup_complete"):
+		frappe.db.set_single_value("System Settings", "setup_complete", 1)
+		frappe.db.set_default("desktop:home_page", "workspace")
+		frappe.db.commit()
+	yield harness.SITE
+	frappe.destroy()
+
+
+@pytest.fixture(autouse=True)
+def clean_transaction():
+	"""Each test starts and ends outside any open transaction, as Administrator."""
+	frappe.db.rollback()
+	frappe.set_user("Administrator")
+	yield
+	frappe.db.rollback()
+	frappe.set_user("Administrator")
+
+
+@pytest.fixture
+def empty_queues():
+	"""Empty this bench's RQ queues so a test sees only the jobs it enqueued."""
+	from frappe.utils.background_jobs import get_queues
+
+	for queue in get_queues():
+		queue.empty()
+	yield
+
+
+@pytest.fixture(scope="module")
+def worker():
+	"""One real `bench worker` process on short, default and long for the tests of a module."""
+	proc = harness.start_worker()
+	yield proc
+	proc.stop()
+
+
+@pytest.fixture
+def worker_factory():
+	"""Start as many real workers as a test needs; all are stopped when it ends."""
+	procs: list[harness.Process] = []
+
+	def start(queues: str = "short,default,long") -> harness.Process:
+		procs.append(harness.start_worker(queues))
+		return procs[-1]
+
+	yield start
+	for proc in procs:
+		proc.stop()
+
+
+@pytest.fixture(scope="session")
+def web():
+	"""The web server and the socketio server, as `bench start` runs them."""
+	web = harness.start_web()
+	socketio = harness.start_socketio()
+	yield harness.BASE_URL
+	socketio.stop()
+	web.stop()
+
+
+BROWSER_ARGS = [
+	"--no-sandbox",
+	"--disable-gpu",
+	"--disable-background-networking",
+	"--disable-component-update",
+	"--disable-sync",
+	"--no-first-run",
+	"--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser(web):
+	"""Debian's Chromium driven by Playwright (no browser download)."""
+	from playwright.sync_api import sync_playwright
+
+	executable = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+	with sync_playwright() as playwright:
+		browser = playwright.chromium.launch(executable_path=executable, headless=True, args=BROWSER_ARGS)
+		yield browser
+		browser.close()
+
+
+@pytest.fixture
+def screenshot_dir():
+	path = harness.ARTIFACTS / "screenshots"
+	path.mkdir(parents=True, exist_ok=True)
+	return path
