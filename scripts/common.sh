@@ -1,6 +1,7 @@
 # Shared settings for scripts/setup, scripts/run and scripts/test. Source it; do not run it.
 # Every value can be overridden from the environment.
 set -euo pipefail
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 CHECKOUT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
