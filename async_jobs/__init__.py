@@ -1,1 +1,34 @@
+"""async_jobs: reliable, visible background jobs for Frappe.
+
+import async_jobs
+
+job = async_jobs.enqueue("myapp.tasks.rebuild", {"company": "ACME"}, queue="long", reference_doctype="Company",
+	reference_name="ACME")
+
+def rebuild(company):  # runs in a worker
+	for i, row in enumerate(rows):
+		async_jobs.progress(i + 1, len(rows), f"Row {row.name}")
+"""
+
 __version__ = "0.1.0"
+
+
+def enqueue(method, kwargs=None, **options):
+	"""Track and enqueue a job; see async_jobs.engine.enqueue.enqueue for the options. Returns the Async Job."""
+	from async_jobs.engine.enqueue import enqueue as _enqueue
+
+	return _enqueue(method, kwargs, **options)
+
+
+def progress(done, total=None, message=None):
+	"""Report progress from inside a tracked job (throttled; raises JobCancelled once cancel was asked)."""
+	from async_jobs.engine.progress import progress as _progress
+
+	return _progress(done, total, message)
+
+
+def cancel(name):
+	"""Cancel a job by its Async Job name (no permission check: the caller decides)."""
+	from async_jobs.engine.cancel import cancel as _cancel
+
+	return _cancel(name)

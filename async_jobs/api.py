@@ -1,4 +1,56 @@
 """Whitelisted endpoints of async_jobs: permission check, one engine call, return.
 
-The core lives in async_jobs.engine; nothing here holds logic of its own.
+Guests are refused by @frappe.whitelist itself (none allows guests); argument types are checked by Frappe from the
+annotations. The core lives in async_jobs.engine.
 """
+
+import frappe
+
+from async_jobs.engine import cancel as cancellation
+from async_jobs.engine import jobs, permissions
+from async_jobs.engine.registry import get_job_type
+
+
+@frappe.whitelist(methods=["POST"])
+def enqueue(
+	job_type: str,
+	kwargs: str | dict | None = None,
+	reference_doctype: str | None = None,
+	reference_name: str | None = None,
+) -> dict:
+	"""Start a registered, browser-startable job type; returns the job's handle."""
+	spec = get_job_type(job_type)
+	permissions.check_can_start(spec, reference_doctype, reference_name)
+	return jobs.handle(jobs.start(spec, kwargs, reference_doctype, reference_name))
+
+
+@frappe.whitelist()
+def status(name: str) -> dict:
+	return jobs.handle(permissions.get_accessible_job(name))
+
+
+@frappe.whitelist()
+def detail(name: str) -> dict:
+	return jobs.detail(permissions.get_accessible_job(name))
+
+
+@frappe.whitelist()
+def my_jobs(
+	status: str | None = None,
+	job_type: str | None = None,
+	queue: str | None = None,
+	owner: str | None = None,
+	reference_doctype: str | None = None,
+	reference_name: str | None = None,
+	limit: int = 20,
+	start: int = 0,
+) -> list[dict]:
+	"""The session user's jobs (managers: everyone's, or one owner's), newest first."""
+	return jobs.list_jobs(status, job_type, queue, owner, reference_doctype, reference_name, limit, start)
+
+
+@frappe.whitelist(methods=["POST"])
+def cancel(name: str) -> dict:
+	job = permissions.get_accessible_job(name)
+	cancellation.cancel(job.name)
+	return jobs.handle(frappe.get_doc("Async Job", job.name))

@@ -8,8 +8,22 @@ app_license = "mit"
 # Typed controllers for DocTypes (frappe.types.DF annotations in each controller)
 export_python_type_annotations = True
 
-# Desk assets
-# app_include_js = ["async_jobs.bundle.js"]
+# Desk: realtime toasts for the user's own jobs
+app_include_js = ["async_jobs.bundle.js"]
 
-# Scheduler entry points live in async_jobs/tasks.py, one line each (see README)
-# scheduler_events = {}
+after_install = "async_jobs.engine.install.ensure_roles"
+after_migrate = ["async_jobs.engine.install.ensure_roles"]
+
+# Owners see their own jobs; managers (Async Jobs Manager, System Manager) see all
+permission_query_conditions = {"Async Job": "async_jobs.engine.permissions.query_conditions"}
+has_permission = {"Async Job": "async_jobs.engine.permissions.has_permission"}
+
+# Scheduler entry points live in async_jobs/tasks.py, one line each
+scheduler_events = {
+	"cron": {
+		"* * * * *": ["async_jobs.tasks.async_jobs_stage_delayed"],
+	},
+}
+
+# Job types other apps declare look like this (see README):
+# async_jobs_job_types = [{"name": "...", "method": "...", "queue": "long", "roles": ["..."]}]

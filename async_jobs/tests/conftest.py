@@ -8,14 +8,16 @@ import shutil
 
 import frappe
 import pytest
+import requests
 
-from async_jobs.tests import harness
+from async_jobs.tests import harness, world
 
 
 @pytest.fixture(scope="session", autouse=True)
 def site():
 	"""Connect this process to the test site once; mark setup complete so the Desk opens without the wizard."""
 	os.chdir(harness.SITES)
+	shutil.rmtree(harness.ARTIFACTS / "logs", ignore_errors=True)  # logs of this run only
 	frappe.init(site=harness.SITE, sites_path=str(harness.SITES))
 	frappe.connect()
 	frappe.set_user("Administrator")
@@ -23,6 +25,7 @@ def site():
 		frappe.db.set_single_value("System Settings", "setup_complete", 1)
 		frappe.db.set_default("desktop:home_page", "workspace")
 		frappe.db.commit()
+	world.build()
 	yield harness.SITE
 	frappe.destroy()
 
@@ -107,3 +110,34 @@ def screenshot_dir():
 	path = harness.ARTIFACTS / "screenshots"
 	path.mkdir(parents=True, exist_ok=True)
 	return path
+
+
+@pytest.fixture(scope="module")
+def stager():
+	"""The bench-wide stager process (`bench async-jobs stager`) that moves due delayed jobs onto queues."""
+	proc = harness.Process("stager", harness.frappe_cli("async-jobs", "stager", "--interval", "0.5"))
+	harness.wait_for(
+		lambda: proc.check() and "staging" in proc.log_path.read_text(), timeout=60, message="stager"
+	)
+	yield proc
+	proc.stop()
+
+
+@pytest.fixture
+def login(web):
+	"""login(user) → a requests.Session logged into the Desk as that user (world.GUEST: not logged in)."""
+	sessions = []
+
+	def login(user: str) -> requests.Session:
+		session = requests.Session()
+		sessions.append(session)
+		if user != world.GUEST:
+			response = session.post(
+				f"{web}/api/method/login", data={"usr": user, "pwd": world.PASSWORD}, timeout=30
+			)
+			assert response.status_code == 200, response.text
+		return session
+
+	yield login
+	for session in sessions:
+		session.close()

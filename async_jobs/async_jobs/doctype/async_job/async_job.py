@@ -1,0 +1,61 @@
+# Copyright (c) 2026, async_jobs developers and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe.model.document import Document
+
+from async_jobs.engine import permissions
+
+
+class AsyncJob(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		arguments: DF.Code | None
+		at_front: DF.Check
+		attempt_log: DF.Code | None
+		attempts: DF.Int
+		cancel_requested: DF.Check
+		dedup_key: DF.Data | None
+		dedup_lock: DF.Data | None
+		dedup_mode: DF.Data | None
+		ended_at: DF.Datetime | None
+		error: DF.SmallText | None
+		error_log: DF.Link | None
+		job_type: DF.Data | None
+		method: DF.Data | None
+		progress_done: DF.Int
+		progress_message: DF.SmallText | None
+		progress_percent: DF.Percent
+		progress_total: DF.Int
+		queue: DF.Data | None
+		queued_at: DF.Datetime | None
+		reference_doctype: DF.Link | None
+		reference_name: DF.DynamicLink | None
+		result: DF.Code | None
+		rq_job_id: DF.Data | None
+		run_at: DF.Datetime | None
+		run_seconds: DF.Float
+		started_at: DF.Datetime | None
+		status: DF.Literal["Scheduled", "Queued", "Started", "Finished", "Failed", "Timed Out", "Cancelled"]
+		timeout: DF.Int
+		traceback: DF.Code | None
+		wait_seconds: DF.Float
+		worker: DF.Data | None
+	# end: auto-generated types
+
+	def on_trash(self):
+		permissions.check_manager()
+
+
+def on_doctype_update():
+	"""Indexes for the dashboard's and the lists' queries."""
+	frappe.db.add_index("Async Job", ["owner", "creation"], "owner_creation_index")
+	frappe.db.add_index("Async Job", ["reference_doctype", "reference_name"], "reference_index")
+	frappe.db.add_index("Async Job", ["status", "queue"], "status_queue_index")
+	frappe.db.add_index("Async Job", ["creation"], "creation_index")

@@ -1,0 +1,27 @@
+"""Cancellation: a waiting job leaves RQ and is marked Cancelled; a running job is asked to stop. It stops at
+its next progress() call, or is hard-stopped by its monitor after a grace period (see monitor.py)."""
+
+import frappe
+from frappe import _
+
+from async_jobs.engine import lifecycle, transport
+from async_jobs.engine.progress import cancel_key
+from async_jobs.engine.status import JobStatus
+
+CANCEL_FLAG_TTL = 24 * 3600
+
+
+def cancel(name: str) -> str:
+	"""Cancel job `name`; return its status afterwards. Ended jobs are left as they are."""
+	status = JobStatus(frappe.db.get_value("Async Job", name, "status", for_update=True))
+	by = _("Cancelled by {0}").format(frappe.session.user)
+	if status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
+		lifecycle.cancel(name, error=by)
+		frappe.db.after_commit.add(lambda: transport.remove(name))
+		return JobStatus.CANCELLED.value
+	if status == JobStatus.STARTED:
+		frappe.db.set_value("Async Job", name, "cancel_requested", 1, update_modified=False)
+		frappe.cache.set_value(
+			cancel_key(frappe.local.site, name), frappe.session.user, expires_in_sec=CANCEL_FLAG_TTL
+		)
+	return status.value

@@ -1,0 +1,218 @@
+"""Enqueue a tracked job: one Async Job row and one RQ job, consistent with each other.
+
+By default the RQ job is pushed after the current transaction commits, so a request that rolls back leaves neither.
+With after_commit=False the row is written and committed on a side connection and the job pushed at once,
+independent of the caller's transaction. Its RQ id is `<site>::async_job::<name>`.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import frappe
+from frappe import _
+from frappe.utils import cint, get_datetime, now_datetime
+from frappe.utils.background_jobs import get_queues_timeout
+
+from async_jobs.engine import transport
+from async_jobs.engine.redact import redact
+from async_jobs.engine.registry import DEDUP_MODES, JobType, get_job_type, job_types
+from async_jobs.engine.side_db import SideConnection
+from async_jobs.engine.status import JobStatus
+
+MAX_ARGUMENT_BYTES = 512 * 1024
+ON_DUPLICATE = ("return", "raise")
+
+
+class DuplicateJobError(frappe.ValidationError):
+	"""A job with the same dedup key is still waiting (or running, for until_finished)."""
+
+
+def method_path(method: str | Callable) -> str:
+	if callable(method):
+		return f"{method.__module__}.{method.__qualname__}"
+	return method
+
+
+def _resolve(method, job_type: str | None) -> tuple[JobType | None, str]:
+	if isinstance(method, str) and method in job_types():
+		spec = get_job_type(method)
+		return spec, spec.method
+	spec = get_job_type(job_type) if job_type else None
+	return spec, method_path(method)
+
+
+def _validate(method: str, queue: str, timeout, kwargs) -> None:
+	if not isinstance(method, str) or not method:
+		frappe.throw(_("A job needs a function to run"), frappe.ValidationError)
+	try:
+		frappe.get_attr(method)
+	except Exception:
+		frappe.throw(
+			_("{0} is not an importable function of an installed app").format(method), frappe.ValidationError
+		)
+	if queue not in get_queues_timeout():
+		frappe.throw(_("Unknown queue: {0}").format(queue), frappe.ValidationError)
+	if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0):
+		frappe.throw(_("Timeout must be a positive whole number of seconds"), frappe.ValidationError)
+	if not isinstance(kwargs, dict):
+		frappe.throw(_("Job arguments must be a dictionary"), frappe.ValidationError)
+	try:
+		size = len(json.dumps(kwargs, default=str))
+	except (TypeError, ValueError):
+		frappe.throw(_("Job arguments must be JSON-serialisable"), frappe.ValidationError)
+	if size > MAX_ARGUMENT_BYTES:
+		frappe.throw(
+			_("Job arguments are {0} KiB; the limit is {1} KiB").format(
+				size // 1024, MAX_ARGUMENT_BYTES // 1024
+			),
+			frappe.ValidationError,
+		)
+
+
+def _run_at(run_at, delay) -> datetime | None:
+	if run_at is not None and delay is not None:
+		frappe.throw(_("Give either run_at or delay, not both"), frappe.ValidationError)
+	if delay is not None:
+		seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
+		if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+			frappe.throw(_("Delay must be a non-negative number of seconds"), frappe.ValidationError)
+		return now_datetime() + timedelta(seconds=seconds) if seconds else None
+	if run_at is not None:
+		try:
+			when = get_datetime(run_at)
+		except Exception:
+			frappe.throw(_("run_at is not a date and time: {0}").format(run_at), frappe.ValidationError)
+		return when if when > now_datetime() else None
+	return None
+
+
+def _dedup_lock(spec, path, key, mode, kwargs, reference) -> tuple[str | None, str | None]:
+	mode = mode or (spec.dedup if spec else None)
+	if key is None and mode and spec:
+		key = hashlib.sha1(json.dumps([reference, kwargs], sort_keys=True, default=str).encode()).hexdigest()
+	if key is None:
+		return None, None
+	mode = mode or "until_finished"
+	if mode not in DEDUP_MODES:
+		frappe.throw(_("Unknown dedup mode {0}; use one of {1}").format(mode, ", ".join(DEDUP_MODES)))
+	lock = f"{spec.name if spec else path}|{key}"
+	if len(lock) > 140:
+		lock = f"sha1|{hashlib.sha1(lock.encode()).hexdigest()}"
+	return lock, mode
+
+
+@contextmanager
+def _database(after_commit: bool):
+	"""frappe.db (the caller's transaction) or, for after_commit=False, a side connection committed on exit."""
+	if after_commit:
+		yield frappe.db
+		return
+	side, caller_db = SideConnection(), frappe.local.db
+	frappe.local.db = side.db
+	try:
+		yield side.db
+		side.db.commit()
+	except Exception:
+		side.db.rollback()
+		raise
+	finally:
+		frappe.local.db = caller_db
+		side.close()
+
+
+def enqueue(
+	method: str | Callable,
+	kwargs: dict | None = None,
+	*,
+	queue: str | None = None,
+	timeout: int | None = None,
+	at_front: bool = False,
+	run_at: datetime | str | None = None,
+	delay: float | timedelta | None = None,
+	after_commit: bool = True,
+	dedup_key: str | None = None,
+	dedup_mode: str | None = None,
+	on_duplicate: str = "return",
+	reference_doctype: str | None = None,
+	reference_name: str | None = None,
+	job_type: str | None = None,
+):
+	"""Track and enqueue `method(**kwargs)`; return the Async Job document.
+
+	`method` is a dotted path, a function, or the name of a registered job type (whose policy then applies).
+	With a dedup key, a second enqueue while the first job waits (until_started) or has not ended
+	(until_finished) returns the first job, or raises DuplicateJobError with on_duplicate="raise".
+	"""
+	spec, path = _resolve(method, job_type)
+	queue = queue or (spec.queue if spec else "default")
+	timeout = timeout if timeout is not None else (spec.timeout if spec else None)
+	kwargs = {} if kwargs is None else kwargs
+	_validate(path, queue, timeout, kwargs)
+	if on_duplicate not in ON_DUPLICATE:
+		frappe.throw(
+			_("on_duplicate must be one of {0}").format(", ".join(ON_DUPLICATE)), frappe.ValidationError
+		)
+	timeout = timeout or get_queues_timeout()[queue]
+	when = _run_at(run_at, delay)
+	lock, mode = _dedup_lock(spec, path, dedup_key, dedup_mode, kwargs, [reference_doctype, reference_name])
+
+	job = frappe.get_doc(
+		{
+			"doctype": "Async Job",
+			"job_type": spec.name if spec else path,
+			"method": path,
+			"queue": queue,
+			"timeout": timeout,
+			"at_front": cint(at_front),
+			"status": (JobStatus.SCHEDULED if when else JobStatus.QUEUED).value,
+			"run_at": when,
+			"queued_at": None if when else now_datetime(),
+			"reference_doctype": reference_doctype,
+			"reference_name": reference_name,
+			"arguments": json.dumps(redact(kwargs), indent=1, sort_keys=True, default=str),
+			"dedup_key": dedup_key if lock else None,
+			"dedup_mode": mode,
+			"dedup_lock": lock,
+		}
+	)
+	with _database(after_commit) as db:
+		existing = _insert_unless_duplicate(job, db, lock)
+		if existing:
+			if on_duplicate == "raise":
+				frappe.throw(
+					_("Job {0} with the same dedup key is still active").format(existing), DuplicateJobError
+				)
+			return frappe.get_doc("Async Job", existing)
+		job.db_set("rq_job_id", transport.full_rq_job_id(job.name), update_modified=False)
+
+	def push():
+		transport.push(job.name, queue, timeout, kwargs, at_front=bool(at_front), run_at=when)
+
+	if after_commit:
+		frappe.db.after_commit.add(push)
+	else:
+		push()
+	return job
+
+
+def _insert_unless_duplicate(job, db, lock: str | None) -> str | None:
+	"""Insert the row; with a dedup lock, the unique index decides atomically. Return the holder on a clash."""
+	if not lock:
+		job.insert(ignore_permissions=True)
+		return None
+	db.savepoint("async_jobs_dedup")
+	try:
+		job.insert(ignore_permissions=True)
+		return None
+	except frappe.UniqueValidationError:
+		db.rollback(save_point="async_jobs_dedup")
+		frappe.clear_last_message()  # the clash is expected, not a message for the user
+		# A locking read sees the latest committed holder, whatever our snapshot is.
+		holder = db.get_value("Async Job", {"dedup_lock": lock}, "name", for_update=True)
+		if not holder:  # the holder ended between our insert and this read: try once more
+			job.insert(ignore_permissions=True)
+			return None
+		return holder

@@ -1,0 +1,120 @@
+"""Reading and starting jobs for the API: handles (what a client sees of a job), lists, browser starts."""
+
+import frappe
+from frappe import _
+
+from async_jobs.engine import permissions
+from async_jobs.engine.enqueue import enqueue
+from async_jobs.engine.registry import JobType
+from async_jobs.engine.status import JobStatus
+
+HANDLE_FIELDS = (
+	"name",
+	"job_type",
+	"status",
+	"queue",
+	"owner",
+	"progress_percent",
+	"progress_done",
+	"progress_total",
+	"progress_message",
+	"creation",
+	"run_at",
+	"queued_at",
+	"started_at",
+	"ended_at",
+	"wait_seconds",
+	"run_seconds",
+	"attempts",
+	"error",
+	"reference_doctype",
+	"reference_name",
+	"cancel_requested",
+)
+DETAIL_FIELDS = (
+	*HANDLE_FIELDS,
+	"method",
+	"timeout",
+	"worker",
+	"arguments",
+	"result",
+	"traceback",
+	"error_log",
+)
+MAX_LIST = 500
+
+
+def handle(job) -> dict:
+	return {field: job.get(field) for field in HANDLE_FIELDS}
+
+
+def detail(job) -> dict:
+	return {field: job.get(field) for field in DETAIL_FIELDS}
+
+
+def parse_kwargs(kwargs) -> dict:
+	if kwargs in (None, ""):
+		return {}
+	if isinstance(kwargs, str):
+		try:
+			kwargs = frappe.parse_json(kwargs)
+		except Exception:
+			frappe.throw(_("kwargs must be a JSON object"), frappe.ValidationError)
+	if not isinstance(kwargs, dict):
+		frappe.throw(_("kwargs must be a JSON object"), frappe.ValidationError)
+	return kwargs
+
+
+def start(spec: JobType, kwargs, reference_doctype: str | None, reference_name: str | None):
+	"""Enqueue a job type for the browser (permission already checked)."""
+	return enqueue(
+		spec.name,
+		parse_kwargs(kwargs),
+		reference_doctype=reference_doctype,
+		reference_name=reference_name,
+	)
+
+
+def list_jobs(
+	status: str | None = None,
+	job_type: str | None = None,
+	queue: str | None = None,
+	owner: str | None = None,
+	reference_doctype: str | None = None,
+	reference_name: str | None = None,
+	limit: int = 20,
+	start: int = 0,
+) -> list[dict]:
+	"""Jobs the session user may see, newest first. Only managers may filter by another owner."""
+	permissions.check_logged_in()
+	if status and status not in {s.value for s in JobStatus}:
+		frappe.throw(_("Unknown status: {0}").format(status), frappe.ValidationError)
+	if not 1 <= limit <= MAX_LIST or start < 0:
+		frappe.throw(
+			_("limit must be 1 to {0} and start not negative").format(MAX_LIST), frappe.ValidationError
+		)
+	filters = {
+		key: value
+		for key, value in {
+			"status": status,
+			"job_type": job_type,
+			"queue": queue,
+			"reference_doctype": reference_doctype,
+			"reference_name": reference_name,
+		}.items()
+		if value
+	}
+	if not permissions.is_manager():
+		if owner and owner != frappe.session.user:
+			frappe.throw(_("You may list only your own jobs."), frappe.PermissionError)
+		owner = frappe.session.user
+	if owner:
+		filters["owner"] = owner
+	return frappe.get_all(
+		"Async Job",
+		filters=filters,
+		fields=list(HANDLE_FIELDS),
+		order_by="creation desc",
+		limit_start=start,
+		limit_page_length=limit,
+	)

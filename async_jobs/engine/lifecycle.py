@@ -1,0 +1,75 @@
+"""The only writer of Async Job status: each verb is one compare-and-set UPDATE guarded by the transition table.
+
+A transition that loses a race (the job was cancelled while a worker picked it up, say) changes nothing and
+returns False, so callers never overwrite a state they did not expect.
+"""
+
+from datetime import datetime
+
+import frappe
+from frappe.utils import now_datetime
+
+from async_jobs.engine.status import TERMINAL, TRANSITIONS, JobStatus
+
+TABLE = "`tabAsync Job`"
+
+# SQL run for each target state, in addition to status and modified.
+_STARTED = (
+	"started_at = %(now)s, attempts = attempts + 1,"
+	" queued_at = COALESCE(queued_at, run_at, creation),"
+	" wait_seconds = TIMESTAMPDIFF(MICROSECOND, COALESCE(queued_at, run_at, creation), %(now)s) / 1e6,"
+	" dedup_lock = IF(dedup_mode = 'until_started', NULL, dedup_lock)"
+)
+_ENDED = "ended_at = %(now)s, dedup_lock = NULL"
+_RUN_TIME = "run_seconds = COALESCE(TIMESTAMPDIFF(MICROSECOND, started_at, %(now)s) / 1e6, 0)"
+
+
+def build(name: str, verb: str, now: datetime | None = None, **fields) -> tuple[str, dict]:
+	"""The compare-and-set UPDATE for moving job `name` by `verb`, as (sql, values) for any DB-API cursor.
+	`now` (in the system time zone) defaults to frappe's now_datetime(); give it where frappe.local is absent."""
+	sources, target = TRANSITIONS[verb]
+	now = now or now_datetime()
+	values = {"name": name, "target": target.value, "now": now, "sources": tuple(s.value for s in sources)}
+	assignments = ["status = %(target)s", "modified = %(now)s"]
+	if target == JobStatus.STARTED:
+		assignments.append(_STARTED)
+	if target == JobStatus.FINISHED:
+		assignments.append("progress_percent = 100")
+	if target in TERMINAL:
+		assignments.append(_ENDED)
+		assignments.append(_RUN_TIME)  # 0 when it never started
+	for i, (field, value) in enumerate(fields.items()):
+		if not field.isidentifier():
+			raise ValueError(f"bad field name {field!r}")
+		assignments.append(f"`{field}` = %(f{i})s")
+		values[f"f{i}"] = value
+	sql = f"UPDATE {TABLE} SET {', '.join(assignments)} WHERE name = %(name)s AND status IN %(sources)s"
+	return sql, values
+
+
+def transition(name: str, verb: str, db=None, **fields) -> bool:
+	"""Move job `name` by `verb` if its current state allows it; set `fields` in the same statement.
+	Returns False, changing nothing, when the job is in a state the verb may not leave."""
+	db = db or frappe.db
+	db.sql(*build(name, verb, **fields))
+	return bool(db._cursor.rowcount)
+
+
+def start(name: str, db=None, **fields) -> bool:
+	return transition(name, "start", db, **fields)
+
+
+def complete(name: str, db=None, **fields) -> bool:
+	return transition(name, "complete", db, **fields)
+
+
+def fail(name: str, db=None, **fields) -> bool:
+	return transition(name, "fail", db, **fields)
+
+
+def time_out(name: str, db=None, **fields) -> bool:
+	return transition(name, "time_out", db, **fields)
+
+
+def cancel(name: str, db=None, **fields) -> bool:
+	return transition(name, "cancel", db, **fields)

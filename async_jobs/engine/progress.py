@@ -1,0 +1,111 @@
+"""progress(done, total, message) inside a tracked job: throttled, persisted about once a second, streamed live.
+
+The common path (nothing due) is a clock read and two comparisons, so a job can call it in a tight loop.
+"""
+
+import time
+
+import frappe
+
+PUBLISH_EVERY = 0.25  # seconds between realtime messages
+PERSIST_EVERY = 1.0  # seconds between ledger writes
+CANCEL_CHECK_EVERY = 0.5  # seconds between looks at the cancel flag
+EVENT = "async_jobs:progress"
+
+
+class JobCancelled(Exception):
+	"""Raised inside a job by progress() once someone asked to cancel it."""
+
+
+def cancel_key(site: str, name: str) -> str:
+	return f"async_jobs:cancel:{site}:{name}"
+
+
+class Progress:
+	"""Progress state of the running job; the executor creates one per run."""
+
+	def __init__(self, job, side, redis):
+		self.name = job.name
+		self.owner = job.owner
+		self.job_type = job.job_type
+		self.reference = (job.reference_doctype, job.reference_name) if job.reference_name else None
+		self.side = side
+		self.redis = redis
+		self.cancel_key = cancel_key(frappe.local.site, job.name)
+		self.done = 0
+		self.total = None
+		self.message = None
+		self._last_publish = self._last_persist = self._last_cancel_check = 0.0
+		self._dirty = False
+
+	def percent(self) -> float:
+		if not self.total:
+			return 0.0
+		return round(min(100.0, max(0.0, 100.0 * self.done / self.total)), 2)
+
+	def update(self, done, total=None, message=None) -> None:
+		now = time.monotonic()
+		self.done = done
+		if total is not None:
+			self.total = total
+		if message is not None:
+			self.message = message
+		self._dirty = True
+		if now - self._last_cancel_check >= CANCEL_CHECK_EVERY:
+			self._last_cancel_check = now
+			if self.redis.exists(self.cancel_key):
+				raise JobCancelled(frappe._("Cancelled on request"))
+		finished = self.total is not None and done >= self.total
+		if finished or now - self._last_publish >= PUBLISH_EVERY:
+			self._last_publish = now
+			self.publish()
+		if finished or now - self._last_persist >= PERSIST_EVERY:
+			self._last_persist = now
+			self.persist()
+
+	def payload(self, **extra) -> dict:
+		return {
+			"name": self.name,
+			"job_type": self.job_type,
+			"owner": self.owner,
+			"done": self.done,
+			"total": self.total,
+			"percent": self.percent(),
+			"message": self.message,
+			**extra,
+		}
+
+	def publish(self, event: str = EVENT, **extra) -> None:
+		message = self.payload(**extra)
+		# Inside a job publish_realtime sends at once (after_commit=False): progress must show while the job runs.
+		frappe.publish_realtime(event, message, user=self.owner, after_commit=False)
+		if self.reference:
+			frappe.publish_realtime(
+				event, message, doctype=self.reference[0], docname=self.reference[1], after_commit=False
+			)
+
+	def persist(self) -> None:
+		if not self._dirty:
+			return
+		self._dirty = False
+		self.side.write(
+			_write_progress, self.name, self.done, self.total, self.percent(), (self.message or "")[:1000]
+		)
+
+
+def _write_progress(name, done, total, percent, message, db):
+	db.sql(
+		"UPDATE `tabAsync Job` SET progress_done=%s, progress_total=%s, progress_percent=%s, progress_message=%s"
+		" WHERE name=%s",
+		(done, total, percent, message, name),
+	)
+
+
+def progress(done, total=None, message=None) -> None:
+	"""Report progress from inside a tracked job. Outside one (a plain call, a test) it does nothing.
+
+	Raises JobCancelled when the job was asked to stop: let it propagate.
+	"""
+	current = getattr(frappe.local, "async_job_progress", None)
+	if current is not None:
+		current.update(done, total, message)

@@ -1,0 +1,34 @@
+"""A second database connection for ledger writes made while a job runs.
+
+The job's own work lives in frappe.db's transaction, which the executor commits or rolls back as a whole. Progress,
+start and end records go through this connection and are committed at once, so they survive the job's rollback
+and never commit the job's half-done work.
+"""
+
+import frappe
+from frappe.database import get_db
+
+
+class SideConnection:
+	def __init__(self):
+		conf = frappe.local.conf
+		self.db = get_db(
+			host=conf.db_host,
+			port=conf.db_port,
+			user=conf.db_name,
+			password=conf.db_password,
+			cur_db_name=conf.db_name,
+		)
+
+	def write(self, fn, *args, **kwargs):
+		"""Run fn(*args, db=<this connection>, **kwargs) and commit it on its own."""
+		try:
+			result = fn(*args, db=self.db, **kwargs)
+			self.db.commit()
+			return result
+		except Exception:
+			self.db.rollback()
+			raise
+
+	def close(self) -> None:
+		self.db.close()
