@@ -52,7 +52,7 @@ def record_started(name: str, side: SideConnection):
 
 def perform(job, kwargs: dict, side: SideConnection) -> tuple[str, dict]:
 	"""Run the job's function; return (verb, ledger fields). Commits or rolls back the job's own work."""
-	frappe.local.async_job_progress = progress = Progress(job, side, frappe.cache)
+	frappe.local.async_job_progress = Progress(job, side, frappe.cache)
 	try:
 		result = frappe.get_attr(job.method)(**kwargs)
 		frappe.db.commit()
