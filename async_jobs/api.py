@@ -1,7 +1,8 @@
 """Whitelisted endpoints of async_jobs: permission check, one engine call, return.
 
 Guests are refused by @frappe.whitelist itself (none allows guests); argument types are checked by Frappe from the
-annotations. The core lives in async_jobs.engine.
+annotations. Every argument has a default, so a missing one is a clear ValidationError from the engine rather
+than Frappe's TypeError (a 500). The core lives in async_jobs.engine.
 """
 
 import frappe
@@ -13,7 +14,7 @@ from async_jobs.engine.registry import get_job_type
 
 @frappe.whitelist(methods=["POST"])
 def enqueue(
-	job_type: str,
+	job_type: str | None = None,
 	kwargs: str | dict | None = None,
 	reference_doctype: str | None = None,
 	reference_name: str | None = None,
@@ -25,12 +26,12 @@ def enqueue(
 
 
 @frappe.whitelist()
-def status(name: str) -> dict:
+def status(name: str | None = None) -> dict:
 	return jobs.handle(permissions.get_accessible_job(name))
 
 
 @frappe.whitelist()
-def detail(name: str) -> dict:
+def detail(name: str | None = None) -> dict:
 	return jobs.detail(permissions.get_accessible_job(name))
 
 
@@ -50,7 +51,7 @@ def my_jobs(
 
 
 @frappe.whitelist(methods=["POST"])
-def cancel(name: str) -> dict:
+def cancel(name: str | None = None) -> dict:
 	job = permissions.get_accessible_job(name)
 	cancellation.cancel(job.name)
 	return jobs.handle(frappe.get_doc("Async Job", job.name))

@@ -7,6 +7,7 @@ independent of the caller's transaction. Its RQ id is `<site>::async_job::<name>
 
 import hashlib
 import json
+import pickle
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -60,9 +61,11 @@ def _validate(method: str, queue: str, timeout, kwargs) -> None:
 	if not isinstance(kwargs, dict):
 		frappe.throw(_("Job arguments must be a dictionary"), frappe.ValidationError)
 	try:
-		size = len(json.dumps(kwargs, default=str))
-	except (TypeError, ValueError):
-		frappe.throw(_("Job arguments must be JSON-serialisable"), frappe.ValidationError)
+		size = len(pickle.dumps(kwargs))  # RQ stores the arguments pickled
+	except Exception:
+		frappe.throw(
+			_("Job arguments must be plain data that can be stored (picklable)"), frappe.ValidationError
+		)
 	if size > MAX_ARGUMENT_BYTES:
 		frappe.throw(
 			_("Job arguments are {0} KiB; the limit is {1} KiB").format(
@@ -185,7 +188,7 @@ def enqueue(
 				frappe.throw(
 					_("Job {0} with the same dedup key is still active").format(existing), DuplicateJobError
 				)
-			return frappe.get_doc("Async Job", existing)
+			return _holder_doc(db, existing)  # a locking read: it committed after our snapshot began
 		job.db_set("rq_job_id", transport.full_rq_job_id(job.name), update_modified=False)
 
 	def push():
@@ -210,9 +213,21 @@ def _insert_unless_duplicate(job, db, lock: str | None) -> str | None:
 	except frappe.UniqueValidationError:
 		db.rollback(save_point="async_jobs_dedup")
 		frappe.clear_last_message()  # the clash is expected, not a message for the user
-		# A locking read sees the latest committed holder, whatever our snapshot is.
-		holder = db.get_value("Async Job", {"dedup_lock": lock}, "name", for_update=True)
+		holder = _read_holder(db, lock)
 		if not holder:  # the holder ended between our insert and this read: try once more
 			job.insert(ignore_permissions=True)
 			return None
 		return holder
+
+
+def _read_holder(db, lock: str) -> str | None:
+	# A locking read sees the latest committed holder whatever our snapshot is. Shared, not FOR UPDATE: every
+	# contender already holds a shared lock on that key from its failed insert, and exclusive requests on top
+	# of those would deadlock.
+	rows = db.sql("SELECT name FROM `tabAsync Job` WHERE dedup_lock = %s LOCK IN SHARE MODE", lock)
+	return rows[0][0] if rows else None
+
+
+def _holder_doc(db, name: str):
+	row = db.sql("SELECT * FROM `tabAsync Job` WHERE name = %s LOCK IN SHARE MODE", name, as_dict=True)[0]
+	return frappe.get_doc({**row, "doctype": "Async Job"})

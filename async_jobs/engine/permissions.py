@@ -32,7 +32,9 @@ def can_access(owner: str, user: str | None = None) -> bool:
 def get_accessible_job(name: str):
 	"""The Async Job `name` if the session user may see it; a clear error otherwise."""
 	check_logged_in()
-	if not isinstance(name, str) or not name or not frappe.db.exists("Async Job", name):
+	if not name:
+		frappe.throw(_("Give the name of the job."), frappe.ValidationError)
+	if not isinstance(name, str) or not frappe.db.exists("Async Job", name):
 		frappe.throw(_("Async Job {0} not found").format(name), frappe.DoesNotExistError)
 	doc = frappe.get_doc("Async Job", name)
 	if not can_access(doc.owner):

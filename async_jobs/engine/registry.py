@@ -59,7 +59,9 @@ def job_types() -> dict[str, JobType]:
 	return {spec["name"]: _build(spec) for spec in specs}
 
 
-def get_job_type(name: str) -> JobType:
+def get_job_type(name: str | None) -> JobType:
+	if not name:
+		frappe.throw(_("Give a job type."), frappe.ValidationError)
 	job_type = job_types().get(name) if isinstance(name, str) else None
 	if not job_type:
 		frappe.throw(_("Unknown job type: {0}").format(name), frappe.DoesNotExistError)

@@ -9,8 +9,10 @@ site scheduler once a minute as a backstop.
 
 import time
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import frappe
+from frappe.utils import get_system_timezone
 from frappe.utils.background_jobs import (
 	RQ_JOB_FAILURE_TTL,
 	RQ_RESULTS_TTL,
@@ -70,8 +72,15 @@ def push(
 		q.enqueue_job(job, at_front=at_front)
 	else:
 		job.save()
-		q.connection.zadd(DELAYED_KEY, {job.id: run_at.timestamp()})
+		q.connection.zadd(DELAYED_KEY, {job.id: epoch(run_at)})
 	return job
+
+
+def epoch(when: datetime) -> float:
+	"""Seconds since the epoch of a naive datetime in the site's time zone (how Frappe stores datetimes)."""
+	if when.tzinfo is None:
+		when = when.replace(tzinfo=ZoneInfo(get_system_timezone()))
+	return when.timestamp()
 
 
 def stage_due(limit: int = 500, now: float | None = None) -> int:

@@ -35,6 +35,7 @@ def clean_transaction():
 	"""Each test starts and ends outside any open transaction, as Administrator."""
 	frappe.db.rollback()
 	frappe.set_user("Administrator")
+	frappe.clear_messages()
 	yield
 	frappe.db.rollback()
 	frappe.set_user("Administrator")
@@ -123,21 +124,18 @@ def stager():
 	proc.stop()
 
 
-@pytest.fixture
-def login(web):
-	"""login(user) → a requests.Session logged into the Desk as that user (world.GUEST: not logged in)."""
-	sessions = []
-
-	def login(user: str) -> requests.Session:
+@pytest.fixture(scope="module")
+def clients(web):
+	"""One HTTP session per test user, logged in through /api/method/login (Guest: a session never logged in)."""
+	sessions = {}
+	for user in [*world.USERS, world.GUEST]:
 		session = requests.Session()
-		sessions.append(session)
 		if user != world.GUEST:
 			response = session.post(
 				f"{web}/api/method/login", data={"usr": user, "pwd": world.PASSWORD}, timeout=30
 			)
 			assert response.status_code == 200, response.text
-		return session
-
-	yield login
-	for session in sessions:
+		sessions[user] = session
+	yield sessions
+	for session in sessions.values():
 		session.close()

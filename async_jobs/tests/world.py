@@ -11,7 +11,15 @@ GUEST = "Guest"
 OWNER = "aj-owner@example.com"
 OTHER = "aj-other@example.com"
 MANAGER = "aj-manager@example.com"
-USERS = {OWNER: [TEST_ROLE], OTHER: [TEST_ROLE], MANAGER: [TEST_ROLE, "Async Jobs Manager"]}
+NO_ROLE = "aj-norole@example.com"  # a desk user without the role the test job types ask for
+SYSTEM_MANAGER = "aj-sysmanager@example.com"  # Frappe insists on one System Manager besides Administrator
+USERS = {
+	SYSTEM_MANAGER: ["System Manager"],
+	OWNER: [TEST_ROLE],
+	OTHER: [TEST_ROLE],
+	MANAGER: [TEST_ROLE, "Async Jobs Manager"],
+	NO_ROLE: ["Blogger"],
+}
 CANCEL_GRACE = 3
 
 JOB_TYPES = [
@@ -55,6 +63,9 @@ def build() -> None:
 			user.new_password = PASSWORD
 			user.insert()
 			user.add_roles(*roles)
+		if "System Manager" not in roles:
+			# Frappe makes the first user of a new site a System Manager; test users hold exactly their roles.
+			frappe.get_doc("User", email).remove_roles("System Manager")
 	update_site_config("async_jobs_job_types", JOB_TYPES)
 	update_site_config("async_jobs_cancel_grace_seconds", CANCEL_GRACE)
 	frappe.local.conf.async_jobs_job_types = JOB_TYPES

@@ -1,0 +1,73 @@
+"""Progress reaches the job's owner live through the real socketio server, and nobody else."""
+
+import json
+import threading
+
+import pytest
+import socketio
+
+from async_jobs.tests import world
+from async_jobs.tests.checks import wait_for_status
+from async_jobs.tests.harness import BASE_URL, SITE, SOCKETIO_PORT, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.browser]
+NAMESPACE = f"/{SITE}"
+
+
+class Listener:
+	"""A python-socketio client logged in with a Desk session cookie, recording async_jobs events."""
+
+	def __init__(self, session):
+		self.events: list[tuple[str, dict]] = []
+		self.lock = threading.Lock()
+		self.client = socketio.Client(reconnection=False)
+		for event in ("async_jobs:progress", "async_jobs:finished"):
+			self.client.on(event, self._recorder(event), namespace=NAMESPACE)
+		self.client.connect(
+			f"http://{SITE}:{SOCKETIO_PORT}",
+			namespaces=[NAMESPACE],
+			headers={"Origin": BASE_URL, "Cookie": f"sid={session.cookies['sid']}"},
+			transports=["polling"],  # websocket-client would add a second Origin header
+			wait_timeout=20,
+		)
+
+	def _recorder(self, event):
+		def record(data):
+			with self.lock:
+				self.events.append((event, data))
+
+		return record
+
+	def of(self, job: str, event: str) -> list[dict]:
+		with self.lock:
+			return [data for name, data in self.events if name == event and data.get("name") == job]
+
+	def close(self):
+		self.client.disconnect()
+
+
+def test_the_owner_receives_live_progress_and_the_end_and_another_user_receives_nothing(worker, clients):
+	owner, other = Listener(clients[world.OWNER]), Listener(clients[world.OTHER])
+	try:
+		response = clients[world.OWNER].post(
+			f"{BASE_URL}/api/method/async_jobs.api.enqueue",
+			data={"job_type": "aj-test-steps", "kwargs": json.dumps({"n": 20, "delay": 0.15})},
+			timeout=30,
+		)
+		assert response.status_code == 200, response.text
+		job = response.json()["message"]["name"]
+
+		finished = wait_for(
+			lambda: owner.of(job, "async_jobs:finished"), timeout=60, message="the finished event"
+		)
+		wait_for_status(job, "Finished")
+		percents = [e["percent"] for e in owner.of(job, "async_jobs:progress")]
+
+		assert finished[0]["status"] == "Finished" and finished[0]["owner"] == world.OWNER
+		assert len({p for p in percents if 0 < p < 100}) >= 2, f"progress seen: {percents}"
+		assert percents == sorted(percents) and percents[-1] == 100
+		assert len(percents) < 20, "progress was not throttled"
+		assert other.of(job, "async_jobs:progress") == [] and other.of(job, "async_jobs:finished") == []
+	finally:
+		owner.close()
+		other.close()
