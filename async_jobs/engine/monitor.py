@@ -18,11 +18,10 @@ import pymysql
 import redis
 from frappe.utils import get_system_timezone
 
-from async_jobs.engine import lifecycle
+from async_jobs.engine import lifecycle, settings
 from async_jobs.engine.progress import cancel_key
 
 POLL_EVERY = 0.5
-DEFAULT_GRACE = 10.0
 
 
 class JobMonitor(threading.Thread):
@@ -30,7 +29,7 @@ class JobMonitor(threading.Thread):
 		super().__init__(name=f"async-jobs-monitor-{name}", daemon=True)
 		conf = frappe.local.conf
 		self.job = name
-		self.grace = float(conf.get("async_jobs_cancel_grace_seconds") or DEFAULT_GRACE)
+		self.grace = settings.cancel_grace_seconds()
 		self.cancel_key = frappe.cache.make_key(cancel_key(frappe.local.site, name))
 		self.time_zone = ZoneInfo(get_system_timezone())
 		self.redis_url = conf.redis_cache

@@ -11,6 +11,9 @@ PUBLISH_EVERY = 0.25  # seconds between realtime messages
 PERSIST_EVERY = 1.0  # seconds between ledger writes
 CANCEL_CHECK_EVERY = 0.5  # seconds between looks at the cancel flag
 EVENT = "async_jobs:progress"
+# Realtime has no role-based rooms; a document's room admits only users who may read that document. The settings
+# single is readable by managers alone, so its room is the managers' channel (the dashboard subscribes to it).
+MONITOR_ROOM = "Async Jobs Settings"
 
 
 class JobCancelled(Exception):
@@ -83,6 +86,10 @@ class Progress:
 			frappe.publish_realtime(
 				event, message, doctype=self.reference[0], docname=self.reference[1], after_commit=False
 			)
+		# Managers: the room of the settings document, which only they may read (see MONITOR_ROOM).
+		frappe.publish_realtime(
+			event, message, doctype=MONITOR_ROOM, docname=MONITOR_ROOM, after_commit=False
+		)
 
 	def persist(self) -> None:
 		if not self._dirty:

@@ -2,10 +2,14 @@
 
 import json
 import threading
+import uuid
 
+import frappe
 import pytest
 import socketio
 
+import async_jobs
+from async_jobs.engine.progress import EVENT, MONITOR_ROOM
 from async_jobs.tests import world
 from async_jobs.tests.checks import wait_for_status
 from async_jobs.tests.harness import BASE_URL, SITE, SOCKETIO_PORT, wait_for
@@ -42,8 +46,24 @@ class Listener:
 		with self.lock:
 			return [data for name, data in self.events if name == event and data.get("name") == job]
 
+	def subscribe_monitor(self):
+		"""Ask to join the managers' room (the server refuses users who may not read the settings)."""
+		self.client.emit("doc_subscribe", (MONITOR_ROOM, MONITOR_ROOM), namespace=NAMESPACE)
+
 	def close(self):
 		self.client.disconnect()
+
+
+def probe_monitor_room(*listeners) -> str:
+	"""Publish to the managers' room until every given listener hears it: their subscriptions are then live."""
+	probe = f"probe-{uuid.uuid4().hex}"
+
+	def heard():
+		frappe.publish_realtime(EVENT, {"name": probe}, doctype=MONITOR_ROOM, docname=MONITOR_ROOM)
+		return all(listener.of(probe, EVENT) for listener in listeners)
+
+	wait_for(heard, timeout=20, interval=0.3, message="the managers' room subscription")
+	return probe
 
 
 def test_the_owner_receives_live_progress_and_the_end_and_another_user_receives_nothing(worker, clients):
@@ -70,4 +90,28 @@ def test_the_owner_receives_live_progress_and_the_end_and_another_user_receives_
 		assert other.of(job, "async_jobs:progress") == [] and other.of(job, "async_jobs:finished") == []
 	finally:
 		owner.close()
+		other.close()
+
+
+def test_managers_watching_the_monitor_room_see_every_users_progress_and_others_cannot_join_it(
+	worker, clients
+):
+	manager, other = Listener(clients[world.MANAGER]), Listener(clients[world.OTHER])
+	try:
+		manager.subscribe_monitor()
+		other.subscribe_monitor()
+		probe = probe_monitor_room(manager)
+
+		frappe.set_user(world.OWNER)
+		job = async_jobs.enqueue("aj-test-steps", {"n": 10, "delay": 0.15}).name
+		frappe.set_user("Administrator")
+		frappe.db.commit()
+		wait_for(
+			lambda: manager.of(job, "async_jobs:finished"), timeout=60, message="the manager's finished event"
+		)
+
+		assert manager.of(job, EVENT), "the manager saw no progress"
+		assert other.of(probe, EVENT) == [] and other.of(job, EVENT) == [], "a non-manager joined the room"
+	finally:
+		manager.close()
 		other.close()
