@@ -27,6 +27,15 @@ def progress(done, total=None, message=None):
 	return _progress(done, total, message)
 
 
+def __getattr__(name):
+	# The job-side exceptions, importable without loading the engine at app import: async_jobs.Snooze, …
+	if name in ("Snooze", "JobCancelled"):
+		from async_jobs.engine import errors
+
+		return getattr(errors, name)
+	raise AttributeError(name)
+
+
 def cancel(name):
 	"""Cancel a job by its Async Job name (no permission check: the caller decides)."""
 	from async_jobs.engine.cancel import cancel as _cancel

@@ -9,6 +9,7 @@ import frappe
 
 from async_jobs.engine import cancel as cancellation
 from async_jobs.engine import jobs, permissions
+from async_jobs.engine import requeue as requeueing
 from async_jobs.engine.registry import get_job_type
 
 
@@ -55,3 +56,19 @@ def cancel(name: str | None = None) -> dict:
 	job = permissions.get_accessible_job(name)
 	cancellation.cancel(job.name)
 	return jobs.handle(frappe.get_doc("Async Job", job.name))
+
+
+@frappe.whitelist(methods=["POST"])
+def retry(name: str | None = None) -> dict:
+	"""Queue a failed, timed-out, dead, cancelled or lost job again (the owner or a manager)."""
+	job = permissions.get_accessible_job(name)
+	requeueing.requeue_by_hand(job.name)
+	return jobs.handle(frappe.get_doc("Async Job", job.name))
+
+
+@frappe.whitelist(methods=["POST"])
+def retry_matching(
+	status: str | None = None, job_type: str | None = None, queue: str | None = None, owner: str | None = None
+) -> list[str]:
+	"""Retry every retryable job that matches (the session user's own; managers: anyone's). Returns the names."""
+	return requeueing.requeue_matching(jobs.visible_filters(status, job_type, queue, owner))

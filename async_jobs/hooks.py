@@ -21,7 +21,7 @@ has_permission = {"Async Job": "async_jobs.engine.permissions.has_permission"}
 # Scheduler entry points live in async_jobs/tasks.py, one line each
 scheduler_events = {
 	"cron": {
-		"* * * * *": ["async_jobs.tasks.async_jobs_stage_delayed"],
+		"* * * * *": ["async_jobs.tasks.async_jobs_stage_delayed", "async_jobs.tasks.async_jobs_lifeline"],
 	},
 }
 

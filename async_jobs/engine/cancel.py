@@ -6,18 +6,19 @@ from frappe import _
 
 from async_jobs.engine import lifecycle, transport
 from async_jobs.engine.progress import cancel_key
-from async_jobs.engine.status import JobStatus
+from async_jobs.engine.status import WAITING, JobStatus
 
 CANCEL_FLAG_TTL = 24 * 3600
 
 
 def cancel(name: str) -> str:
 	"""Cancel job `name`; return its status afterwards. Ended jobs are left as they are."""
-	status = JobStatus(frappe.db.get_value("Async Job", name, "status", for_update=True))
+	row = frappe.db.get_value("Async Job", name, ["status", "rq_job_id"], as_dict=True, for_update=True)
+	status = JobStatus(row.status)
 	by = _("Cancelled by {0}").format(frappe.session.user)
-	if status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
+	if status in WAITING:
 		lifecycle.cancel(name, error=by)
-		frappe.db.after_commit.add(lambda: transport.remove(name))
+		frappe.db.after_commit.add(lambda: transport.remove(row.rq_job_id))
 		return JobStatus.CANCELLED.value
 	if status == JobStatus.STARTED:
 		frappe.db.set_value("Async Job", name, "cancel_requested", 1, update_modified=False)

@@ -18,8 +18,10 @@ from frappe.utils import cint, get_datetime, now_datetime
 from frappe.utils.background_jobs import get_queues_timeout
 
 from async_jobs.engine import transport
+from async_jobs.engine.arguments import seal
 from async_jobs.engine.redact import redact
 from async_jobs.engine.registry import DEDUP_MODES, JobType, get_job_type, job_types
+from async_jobs.engine.retry import RetryPolicy
 from async_jobs.engine.side_db import SideConnection
 from async_jobs.engine.status import JobStatus
 
@@ -92,6 +94,13 @@ def _run_at(run_at, delay) -> datetime | None:
 	return None
 
 
+def _retry_policy(value) -> RetryPolicy:
+	try:
+		return RetryPolicy.from_value(value)
+	except (TypeError, ValueError) as e:
+		frappe.throw(_("Bad retry policy: {0}").format(e), frappe.ValidationError)
+
+
 def _dedup_lock(spec, path, key, mode, kwargs, reference) -> tuple[str | None, str | None]:
 	mode = mode or (spec.dedup if spec else None)
 	if key is None and mode and spec:
@@ -142,11 +151,13 @@ def enqueue(
 	reference_doctype: str | None = None,
 	reference_name: str | None = None,
 	job_type: str | None = None,
+	retry: "RetryPolicy | dict | int | None" = None,
 ):
 	"""Track and enqueue `method(**kwargs)`; return the Async Job document.
 
 	`method` is a dotted path, a function, or the name of a registered job type (whose policy then applies).
-	With a dedup key, a second enqueue while the first job waits (until_started) or has not ended
+	`retry` is the retry policy: a number of attempts, a dict of RetryPolicy fields, or a RetryPolicy (default:
+	the job type's, else no retries). With a dedup key, a second enqueue while the first job waits (until_started) or has not ended
 	(until_finished) returns the first job, or raises DuplicateJobError with on_duplicate="raise".
 	"""
 	spec, path = _resolve(method, job_type)
@@ -160,6 +171,7 @@ def enqueue(
 		)
 	timeout = timeout or get_queues_timeout()[queue]
 	when = _run_at(run_at, delay)
+	policy = _retry_policy(retry if retry is not None else (spec.retry if spec else None))
 	lock, mode = _dedup_lock(spec, path, dedup_key, dedup_mode, kwargs, [reference_doctype, reference_name])
 
 	job = frappe.get_doc(
@@ -176,6 +188,9 @@ def enqueue(
 			"reference_doctype": reference_doctype,
 			"reference_name": reference_name,
 			"arguments": json.dumps(redact(kwargs), indent=1, sort_keys=True, default=str),
+			"encrypted_arguments": seal(kwargs),
+			"max_attempts": policy.max_attempts,
+			"retry_policy": json.dumps(policy.to_dict()),
 			"dedup_key": dedup_key if lock else None,
 			"dedup_mode": mode,
 			"dedup_lock": lock,

@@ -2,24 +2,30 @@
 
 RQ runs `run` through Frappe's execute_job, so the site is initialised, the enqueuing user is set, and
 before_job / after_job hooks run as for any Frappe job. The job's own work is committed or rolled back as a whole;
-ledger records go through a side connection and survive either way.
+ledger records go through a side connection and survive either way. An attempt that raises is retried, failed,
+timed out or discarded by the job's retry policy (outcome.decide).
 """
 
 import json
 import traceback
+from datetime import timedelta
 
 import frappe
-from frappe.utils import cstr
+from frappe.utils import cstr, now_datetime
 from rq import get_current_job
-from rq.timeouts import JobTimeoutException
 
 from async_jobs.engine import lifecycle, notify, transport
+from async_jobs.engine.dispatch import dispatch
+from async_jobs.engine.errors import JobCancelled, Snooze
 from async_jobs.engine.monitor import JobMonitor
-from async_jobs.engine.progress import JobCancelled, Progress
+from async_jobs.engine.outcome import decide
+from async_jobs.engine.progress import Progress
+from async_jobs.engine.retry import RetryPolicy
 from async_jobs.engine.side_db import SideConnection
-from async_jobs.engine.status import TRANSITIONS
+from async_jobs.engine.status import TERMINAL, TRANSITIONS
 
 RESULT_LIMIT = 4000
+RESCHEDULING = ("retry_later", "snooze")
 
 
 def run(async_job: str, job_kwargs: dict | None = None):
@@ -32,10 +38,9 @@ def run(async_job: str, job_kwargs: dict | None = None):
 			return  # cancelled while it waited, or delivered twice: not ours to run
 		monitor = JobMonitor(job.name)
 		monitor.start()
-		verb, fields = perform(job, job_kwargs or {}, side)
+		verb, delay, fields = perform(job, job_kwargs or {})
 		monitor.stop()
-		record_outcome(job, side, verb, fields)
-		notify.job_ended(job.name)
+		record_outcome(job, side, verb, delay, fields)
 	finally:
 		if monitor:
 			monitor.stop()
@@ -47,30 +52,34 @@ def record_started(name: str, side: SideConnection):
 	rq_job = get_current_job()
 	if not side.write(lifecycle.start, name, worker=getattr(rq_job, "worker_name", None)):
 		return None
-	return frappe.get_doc("Async Job", name)
-
-
-def perform(job, kwargs: dict, side: SideConnection) -> tuple[str, dict]:
-	"""Run the job's function; return (verb, ledger fields). Commits or rolls back the job's own work."""
+	job = frappe.get_doc("Async Job", name)
 	frappe.local.async_job_progress = Progress(job, side, frappe.cache)
+	return job
+
+
+def perform(job, kwargs: dict) -> tuple[str, float | None, dict]:
+	"""Run the job's function; return (verb, delay, ledger fields). Commits or rolls back the job's own work."""
 	try:
 		result = frappe.get_attr(job.method)(**kwargs)
 		frappe.db.commit()
-		return "complete", {"result": summarize(result)}
-	except JobCancelled as e:
-		frappe.db.rollback()
-		return "cancel", {"error": cstr(e) or "Cancelled"}
-	except JobTimeoutException as e:
-		frappe.db.rollback()
-		return "time_out", failure_fields(job, e)
+		return "complete", None, {"result": summarize(result)}
 	except Exception as e:
 		frappe.db.rollback()
-		return "fail", failure_fields(job, e)
+		verb, delay = decide(policy_of(job), e, job.attempts)
+		if isinstance(e, JobCancelled | Snooze):
+			return verb, delay, {"error": cstr(e) or type(e).__name__}
+		return verb, delay, failure_fields(job, e)
+
+
+def policy_of(job) -> RetryPolicy:
+	return RetryPolicy.from_value(json.loads(job.retry_policy) if job.retry_policy else None)
 
 
 def failure_fields(job, exc: BaseException) -> dict:
 	error_log = frappe.log_error(
-		title=f"Async Job {job.name}: {job.job_type}", reference_doctype="Async Job", reference_name=job.name
+		title=f"Async Job {job.name}: {job.job_type} (attempt {job.attempts})",
+		reference_doctype="Async Job",
+		reference_name=job.name,
 	)
 	frappe.db.commit()
 	return {
@@ -80,20 +89,32 @@ def failure_fields(job, exc: BaseException) -> dict:
 	}
 
 
-def record_outcome(job, side: SideConnection, verb: str, fields: dict) -> None:
+def record_outcome(job, side: SideConnection, verb: str, delay: float | None, fields: dict) -> None:
+	"""Write the attempt's end; reschedule it when the policy says so; tell the owner when the job ended."""
 	progress: Progress = frappe.local.async_job_progress
 	progress.persist()
-	fields["attempt_log"] = attempt_log(job.name, side, TRANSITIONS[verb][1].value, fields.get("error"))
+	status = TRANSITIONS[verb][1].value
+	run_at = now_datetime() + timedelta(seconds=delay) if verb in RESCHEDULING else None
+	if run_at:
+		fields["run_at"] = run_at
+	fields["attempt_log"] = attempt_log(job.name, side, status, fields.get("error"))
 	if not side.write(lifecycle.transition, job.name, verb, **fields):
-		return  # hard-stopped or otherwise ended meanwhile: that record stands
-	progress.publish("async_jobs:finished", status=TRANSITIONS[verb][1].value, error=fields.get("error"))
+		return  # hard-stopped or reconciled meanwhile: that record stands
+	if run_at:
+		side.write(dispatch, job.name, run_at)
+	if TRANSITIONS[verb][1] in TERMINAL:
+		progress.publish("async_jobs:finished", status=status, error=fields.get("error"))
+		notify.job_ended(job.name)
+	else:
+		progress.publish(status=status, error=fields.get("error"), run_at=str(run_at))
 	transport.stage_due()
 
 
-def attempt_log(name: str, side: SideConnection, status: str, error: str | None) -> str:
+def attempt_log(name: str, side: SideConnection, status: str, error: str | None, db=None) -> str:
 	"""The job's attempts so far plus this one (worker, start, end, outcome, error)."""
+	db = db or side.db
 	# Raw SQL: Database.get_value builds its query through frappe.qb, which runs on frappe.db, not on side.db.
-	row = side.db.sql(
+	row = db.sql(
 		"SELECT attempt_log, attempts, worker, started_at FROM `tabAsync Job` WHERE name = %s",
 		name,
 		as_dict=True,
@@ -104,7 +125,7 @@ def attempt_log(name: str, side: SideConnection, status: str, error: str | None)
 			"attempt": row.attempts,
 			"worker": row.worker,
 			"started_at": str(row.started_at),
-			"ended_at": str(frappe.utils.now_datetime()),
+			"ended_at": str(now_datetime()),
 			"status": status,
 			"error": error,
 		}

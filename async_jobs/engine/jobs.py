@@ -75,24 +75,18 @@ def start(spec: JobType, kwargs, reference_doctype: str | None, reference_name: 
 	)
 
 
-def list_jobs(
+def visible_filters(
 	status: str | None = None,
 	job_type: str | None = None,
 	queue: str | None = None,
 	owner: str | None = None,
 	reference_doctype: str | None = None,
 	reference_name: str | None = None,
-	limit: int = 20,
-	start: int = 0,
-) -> list[dict]:
-	"""Jobs the session user may see, newest first. Only managers may filter by another owner."""
+) -> dict:
+	"""Filters for the jobs the session user may see: own jobs, or (managers) anyone's. Checks permission."""
 	permissions.check_logged_in()
 	if status and status not in {s.value for s in JobStatus}:
 		frappe.throw(_("Unknown status: {0}").format(status), frappe.ValidationError)
-	if not 1 <= limit <= MAX_LIST or start < 0:
-		frappe.throw(
-			_("limit must be 1 to {0} and start not negative").format(MAX_LIST), frappe.ValidationError
-		)
 	filters = {
 		key: value
 		for key, value in {
@@ -106,10 +100,29 @@ def list_jobs(
 	}
 	if not permissions.is_manager():
 		if owner and owner != frappe.session.user:
-			frappe.throw(_("You may list only your own jobs."), frappe.PermissionError)
+			frappe.throw(_("You may see only your own jobs."), frappe.PermissionError)
 		owner = frappe.session.user
 	if owner:
 		filters["owner"] = owner
+	return filters
+
+
+def list_jobs(
+	status: str | None = None,
+	job_type: str | None = None,
+	queue: str | None = None,
+	owner: str | None = None,
+	reference_doctype: str | None = None,
+	reference_name: str | None = None,
+	limit: int = 20,
+	start: int = 0,
+) -> list[dict]:
+	"""Jobs the session user may see, newest first. Only managers may filter by another owner."""
+	filters = visible_filters(status, job_type, queue, owner, reference_doctype, reference_name)
+	if not 1 <= limit <= MAX_LIST or start < 0:
+		frappe.throw(
+			_("limit must be 1 to {0} and start not negative").format(MAX_LIST), frappe.ValidationError
+		)
 	return frappe.get_all(
 		"Async Job",
 		filters=filters,

@@ -21,6 +21,7 @@ _STARTED = (
 	" dedup_lock = IF(dedup_mode = 'until_started', NULL, dedup_lock)"
 )
 _ENDED = "ended_at = %(now)s, dedup_lock = NULL"
+_REQUEUED = "queued_at = %(now)s, ended_at = NULL, run_at = NULL, cancel_requested = 0, recovered = 0"
 _RUN_TIME = "run_seconds = COALESCE(TIMESTAMPDIFF(MICROSECOND, started_at, %(now)s) / 1e6, 0)"
 
 
@@ -33,6 +34,10 @@ def build(name: str, verb: str, now: datetime | None = None, **fields) -> tuple[
 	assignments = ["status = %(target)s", "modified = %(now)s"]
 	if target == JobStatus.STARTED:
 		assignments.append(_STARTED)
+	if verb == "requeue":
+		assignments.append(_REQUEUED)
+	if verb == "snooze":
+		assignments.append("attempts = GREATEST(attempts - 1, 0)")  # a snooze is not a failed attempt
 	if target == JobStatus.FINISHED:
 		assignments.append("progress_percent = 100")
 	if target in TERMINAL:

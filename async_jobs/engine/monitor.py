@@ -1,9 +1,9 @@
 """A watcher thread inside the work horse of a running tracked job.
 
-It polls the job's cancel flag in Redis. A job that keeps running `grace` seconds after a cancel request (it never
-calls progress(), or swallows JobCancelled) is hard-stopped: the thread records Cancelled through its own
-database connection (frappe.local does not exist in this thread) and SIGKILLs the work horse. The worker then
-reports the job failed to RQ; the ledger already says why.
+Every few seconds it records a heartbeat (heartbeat.py) and looks at the job's cancel flag. A job that keeps
+running `grace` seconds after a cancel request (it never calls progress(), or swallows JobCancelled) is
+hard-stopped: the thread records Cancelled through its own database connection (frappe.local does not exist in
+this thread) and SIGKILLs the work horse. The worker then reports the job failed to RQ; the ledger already says why.
 """
 
 import os
@@ -18,7 +18,7 @@ import pymysql
 import redis
 from frappe.utils import get_system_timezone
 
-from async_jobs.engine import lifecycle, settings
+from async_jobs.engine import heartbeat, lifecycle, settings
 from async_jobs.engine.progress import cancel_key
 
 POLL_EVERY = 0.5
@@ -29,10 +29,12 @@ class JobMonitor(threading.Thread):
 		super().__init__(name=f"async-jobs-monitor-{name}", daemon=True)
 		conf = frappe.local.conf
 		self.job = name
+		self.site = frappe.local.site
 		self.grace = settings.cancel_grace_seconds()
-		self.cancel_key = frappe.cache.make_key(cancel_key(frappe.local.site, name))
+		self.cancel_key = frappe.cache.make_key(cancel_key(self.site, name))
 		self.time_zone = ZoneInfo(get_system_timezone())
-		self.redis_url = conf.redis_cache
+		self.cache = redis.Redis.from_url(conf.redis_cache)
+		self.queue = redis.Redis.from_url(conf.redis_queue)
 		self.db_args = {
 			"host": conf.db_host or "127.0.0.1",
 			"port": int(conf.db_port or 3306),
@@ -42,19 +44,36 @@ class JobMonitor(threading.Thread):
 		}
 		self._stop = threading.Event()
 
+	def start(self) -> None:
+		heartbeat.beat(self.queue, self.site, self.job)  # the first beat before the job's code runs
+		super().start()
+
 	def stop(self) -> None:
+		"""End the watch and the heartbeats (the ledger records the end, not the monitor)."""
+		if self._stop.is_set():
+			return
 		self._stop.set()
+		try:
+			heartbeat.clear(self.queue, self.site, self.job)
+		except redis.RedisError:
+			pass  # Redis gone: the lifeline sees a started job without heartbeat and reconciles it
 
 	def run(self) -> None:
-		conn = redis.Redis.from_url(self.redis_url)
 		requested_at = None
+		next_beat = time.monotonic() + heartbeat.BEAT_EVERY
 		while not self._stop.wait(POLL_EVERY):
-			if requested_at is None:
-				if conn.exists(self.cancel_key):
-					requested_at = time.monotonic()
-			elif time.monotonic() - requested_at >= self.grace:
-				self.hard_stop()
-				return
+			try:
+				if time.monotonic() >= next_beat:
+					heartbeat.beat(self.queue, self.site, self.job)
+					next_beat = time.monotonic() + heartbeat.BEAT_EVERY
+				if requested_at is None:
+					if self.cache.exists(self.cancel_key):
+						requested_at = time.monotonic()
+				elif time.monotonic() - requested_at >= self.grace:
+					self.hard_stop()
+					return
+			except redis.RedisError:
+				continue  # Redis restarting: keep watching; the lifeline covers the gap
 
 	def hard_stop(self) -> None:
 		if self._stop.is_set():
@@ -72,4 +91,5 @@ class JobMonitor(threading.Thread):
 		finally:
 			db.close()
 		if cancelled:  # else the job reached an end of its own first: leave the horse alone
+			heartbeat.clear(self.queue, self.site, self.job)
 			os.kill(os.getpid(), signal.SIGKILL)

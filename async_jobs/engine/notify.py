@@ -7,7 +7,13 @@ from frappe import _
 from async_jobs.engine.registry import job_types
 from async_jobs.engine.status import JobStatus
 
-NOTIFY_ON = {JobStatus.FINISHED.value, JobStatus.FAILED.value, JobStatus.TIMED_OUT.value}
+NOTIFY_ON = {
+	JobStatus.FINISHED.value,
+	JobStatus.FAILED.value,
+	JobStatus.TIMED_OUT.value,
+	JobStatus.DEAD.value,
+	JobStatus.LOST.value,
+}
 
 
 def job_ended(name: str) -> None:

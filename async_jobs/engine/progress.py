@@ -7,6 +7,8 @@ import time
 
 import frappe
 
+from async_jobs.engine.errors import JobCancelled
+
 PUBLISH_EVERY = 0.25  # seconds between realtime messages
 PERSIST_EVERY = 1.0  # seconds between ledger writes
 CANCEL_CHECK_EVERY = 0.5  # seconds between looks at the cancel flag
@@ -14,10 +16,6 @@ EVENT = "async_jobs:progress"
 # Realtime has no role-based rooms; a document's room admits only users who may read that document. The settings
 # single is readable by managers alone, so its room is the managers' channel (the dashboard subscribes to it).
 MONITOR_ROOM = "Async Jobs Settings"
-
-
-class JobCancelled(Exception):
-	"""Raised inside a job by progress() once someone asked to cancel it."""
 
 
 def cancel_key(site: str, name: str) -> str:

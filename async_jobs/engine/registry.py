@@ -2,7 +2,7 @@
 
 	async_jobs_job_types = [
 		{"name": "rebuild-stock-ledger", "method": "myapp.jobs.rebuild", "queue": "long", "timeout": 3600,
-		 "roles": ["Stock Manager"], "reference_doctype": "Item"},
+		 "roles": ["Stock Manager"], "reference_doctype": "Item", "retry": {"max_attempts": 5, "base": 30}},
 	]
 
 A site can add job types without an app in site_config.json under the same key. Only job types with `roles`
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import frappe
 from frappe import _
+
+from async_jobs.engine.retry import RetryPolicy
 
 DEDUP_MODES = ("until_started", "until_finished")
 
@@ -29,6 +31,7 @@ class JobType:
 	dedup: str | None = None
 	label: str | None = None
 	email_on_finish: bool = False
+	retry: int | dict | None = None  # max attempts, or RetryPolicy fields (see engine/retry.py)
 	extra: dict = field(default_factory=dict, compare=False)
 
 	@property
@@ -48,6 +51,10 @@ def _build(spec: dict) -> JobType:
 			_("Job type {0}: unknown dedup mode {1}").format(spec["name"], spec["dedup"])
 		)
 	spec["roles"] = tuple(spec.get("roles") or ())
+	try:
+		RetryPolicy.from_value(spec.get("retry"))
+	except (TypeError, ValueError) as e:
+		raise frappe.ValidationError(_("Job type {0}: bad retry policy: {1}").format(spec["name"], e))
 	extra = {k: spec.pop(k) for k in list(spec) if k not in _FIELDS}
 	return JobType(**spec, extra=extra)
 

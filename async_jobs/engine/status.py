@@ -4,28 +4,47 @@ from enum import Enum
 
 
 class JobStatus(str, Enum):
-	SCHEDULED = "Scheduled"  # waiting for its run-at time before it enters a queue
+	SCHEDULED = "Scheduled"  # waiting for its run-at time (a delay, or a snooze) before it enters a queue
 	QUEUED = "Queued"
 	STARTED = "Started"
+	RETRYING = "Retrying"  # an attempt failed; waiting for the backoff before the next one
 	FINISHED = "Finished"
-	FAILED = "Failed"
+	FAILED = "Failed"  # failed with an error that is not retried (or no retries were asked for)
 	TIMED_OUT = "Timed Out"
+	DEAD = "Dead"  # every allowed attempt failed
 	CANCELLED = "Cancelled"
+	LOST = "Lost"  # its RQ job vanished (Redis lost) and it could not be enqueued again
 
 	def __str__(self) -> str:
 		return self.value
 
 
-TERMINAL = frozenset({JobStatus.FINISHED, JobStatus.FAILED, JobStatus.TIMED_OUT, JobStatus.CANCELLED})
+WAITING = frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.RETRYING})
+TERMINAL = frozenset(
+	{
+		JobStatus.FINISHED,
+		JobStatus.FAILED,
+		JobStatus.TIMED_OUT,
+		JobStatus.DEAD,
+		JobStatus.CANCELLED,
+		JobStatus.LOST,
+	}
+)
+RETRYABLE_BY_HAND = TERMINAL - {JobStatus.FINISHED}
 
 # verb → (states it may leave, state it enters)
 TRANSITIONS: dict[str, tuple[frozenset[JobStatus], JobStatus]] = {
-	# A delayed job is staged onto its queue in Redis alone; the ledger moves it when a worker starts it.
-	"start": (frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED}), JobStatus.STARTED),
+	# A delayed or retrying job is staged onto its queue in Redis alone; the ledger moves it when a worker starts it.
+	"start": (WAITING, JobStatus.STARTED),
 	"complete": (frozenset({JobStatus.STARTED}), JobStatus.FINISHED),
 	"fail": (frozenset({JobStatus.STARTED}), JobStatus.FAILED),
 	"time_out": (frozenset({JobStatus.STARTED}), JobStatus.TIMED_OUT),
-	"cancel": (frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED}), JobStatus.CANCELLED),
+	"retry_later": (frozenset({JobStatus.STARTED}), JobStatus.RETRYING),
+	"snooze": (frozenset({JobStatus.STARTED}), JobStatus.SCHEDULED),
+	"discard": (frozenset({JobStatus.STARTED}), JobStatus.DEAD),
+	"cancel": (WAITING | {JobStatus.STARTED}, JobStatus.CANCELLED),
+	"requeue": (RETRYABLE_BY_HAND, JobStatus.QUEUED),
+	"lose": (WAITING, JobStatus.LOST),
 }
 
 

@@ -36,19 +36,25 @@ return due
 """
 
 
-def rq_job_id(name: str) -> str:
-	"""The job's id as given to Frappe (un-namespaced, as get_job / is_job_enqueued take it)."""
-	return f"async_job::{name}"
+def rq_job_id(name: str, attempt: int = 1) -> str:
+	"""The RQ id of an attempt, un-namespaced (as Frappe's get_job / is_job_enqueued take it)."""
+	return f"async_job::{name}" if attempt <= 1 else f"async_job::{name}::{attempt}"
 
 
-def full_rq_job_id(name: str, site: str | None = None) -> str:
-	return f"{site or frappe.local.site}::{rq_job_id(name)}"
+def full_rq_job_id(name: str, attempt: int = 1, site: str | None = None) -> str:
+	return f"{site or frappe.local.site}::{rq_job_id(name, attempt)}"
 
 
 def push(
-	name: str, queue: str, timeout: int, kwargs: dict, at_front: bool = False, run_at: datetime | None = None
+	name: str,
+	queue: str,
+	timeout: int,
+	kwargs: dict,
+	at_front: bool = False,
+	run_at: datetime | None = None,
+	attempt: int = 1,
 ):
-	"""Create the RQ job of Async Job `name`; queue it now, or hold it until `run_at`."""
+	"""Create the RQ job for attempt `attempt` of Async Job `name`; queue it now, or hold it until `run_at`."""
 	q = get_queue(queue)
 	job = q.create_job(
 		execute_job,
@@ -64,7 +70,7 @@ def push(
 		timeout=timeout,
 		result_ttl=frappe.conf.get("rq_results_ttl") or RQ_RESULTS_TTL,
 		failure_ttl=frappe.conf.get("rq_job_failure_ttl") or RQ_JOB_FAILURE_TTL,
-		job_id=full_rq_job_id(name),
+		job_id=full_rq_job_id(name, attempt),
 		on_failure=Callback(func=truncate_failed_registry),
 		meta={"async_job": name, "at_front": bool(at_front)},
 	)
@@ -104,13 +110,17 @@ def next_due(now: float | None = None) -> float | None:
 	return max(0.0, first[0][1] - (now or time.time()))
 
 
-def remove(name: str) -> bool:
-	"""Take the job out of RQ (queue, delayed set) before it started; True if anything was removed."""
+def exists(rq_id: str) -> bool:
+	"""Whether RQ still has this job (queued, delayed, running or kept after its end)."""
+	return Job.exists(rq_id, connection=get_redis_conn())
+
+
+def remove(rq_id: str) -> bool:
+	"""Take a job that has not started out of RQ (its queue, the delayed set); True if anything was removed."""
 	conn = get_redis_conn()
-	job_id = full_rq_job_id(name)
-	removed = bool(conn.zrem(DELAYED_KEY, job_id))
+	removed = bool(conn.zrem(DELAYED_KEY, rq_id))
 	try:
-		job = Job.fetch(job_id, connection=conn)
+		job = Job.fetch(rq_id, connection=conn)
 	except NoSuchJobError:
 		return removed
 	if job.get_status() in ("queued", "deferred", "scheduled") or removed:
@@ -118,11 +128,3 @@ def remove(name: str) -> bool:
 		job.delete()
 		return True
 	return removed
-
-
-def stager_loop(interval: float = 1.0, stop=lambda: False) -> None:
-	"""Run stage_due about every `interval` seconds until stop() is true (the `bench async-jobs stager` process)."""
-	while not stop():
-		stage_due()
-		wait = next_due()
-		time.sleep(interval if wait is None else min(interval, max(0.05, wait)))

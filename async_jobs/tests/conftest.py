@@ -116,7 +116,9 @@ def screenshot_dir():
 @pytest.fixture(scope="module")
 def stager():
 	"""The bench-wide stager process (`bench async-jobs stager`) that moves due delayed jobs onto queues."""
-	proc = harness.Process("stager", harness.frappe_cli("async-jobs", "stager", "--interval", "0.5"))
+	proc = harness.Process(
+		"stager", harness.frappe_cli("async-jobs", "stager", "--interval", "0.5", "--lifeline-interval", "1")
+	)
 	harness.wait_for(
 		lambda: proc.check() and "staging" in proc.log_path.read_text(), timeout=60, message="stager"
 	)

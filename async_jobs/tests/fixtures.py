@@ -61,3 +61,45 @@ def progress_loop(calls: int) -> float:
 	for i in range(calls):
 		async_jobs.progress(i + 1, calls)
 	return time.perf_counter() - started
+
+
+def _attempt(marker: str) -> int:
+	"""Count this job's attempts in Redis (the database would roll the count back with a failed attempt)."""
+	return frappe.cache.incr(f"aj-attempts:{marker}")
+
+
+def flaky(marker: str, failures: int) -> int:
+	"""Fail the first `failures` attempts, then succeed; returns the attempt that succeeded."""
+	attempt = _attempt(marker)
+	if attempt <= failures:
+		raise ConnectionError(f"flaky failure {attempt} of {failures}")
+	return attempt
+
+
+def invalid(marker: str) -> None:
+	_attempt(marker)
+	frappe.throw("this input can never work", frappe.ValidationError)
+
+
+def snooze_once(marker: str, seconds: float) -> int:
+	attempt = _attempt(marker)
+	if attempt == 1:
+		raise async_jobs.Snooze(seconds)
+	return attempt
+
+
+def publish_pid_then_sleep(marker: str, seconds: float, times: int = 1) -> int:
+	"""Put this work horse's pid in Redis and sleep (only on the first `times` attempts) for a test to kill it."""
+	attempt = _attempt(marker)
+	frappe.cache.set(f"aj-pid:{marker}", os.getpid())
+	if attempt <= times:
+		time.sleep(seconds)
+	return attempt
+
+
+def ignore_timeout_and_sleep(seconds: float) -> None:
+	"""A job that SIGALRM cannot stop (as C code holding the GIL would behave): only a kill ends it."""
+	import signal
+
+	signal.signal(signal.SIGALRM, signal.SIG_IGN)
+	time.sleep(seconds)

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import psutil
+
 T = TypeVar("T")
 
 BENCH = Path(sys.prefix).resolve().parent  # the bench's env/bin/python runs the tests
@@ -109,7 +111,12 @@ class Process:
 		os.killpg(self.popen.pid, sig)
 
 	def stop(self, timeout: float = 15) -> None:
-		"""SIGTERM the whole group (work horses included), then SIGKILL what is left after `timeout`."""
+		"""SIGTERM the group, then SIGKILL what is left after `timeout`, descendants in sessions of their own
+		included (RQ's work horses call setsid)."""
+		try:
+			descendants = psutil.Process(self.popen.pid).children(recursive=True)
+		except psutil.NoSuchProcess:
+			descendants = []
 		if self.alive():
 			try:
 				self.signal(signal.SIGTERM)
@@ -120,6 +127,11 @@ class Process:
 			os.killpg(self.popen.pid, signal.SIGKILL)
 		except ProcessLookupError:
 			pass
+		for child in descendants:
+			try:
+				child.kill()
+			except psutil.NoSuchProcess:
+				pass
 		self.popen.wait(5)
 		self._log.close()
 

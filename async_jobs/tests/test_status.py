@@ -13,12 +13,14 @@ def test_the_doctype_status_options_equal_the_enum():
 	assert options == [s.value for s in JobStatus]
 
 
-def test_terminal_states_have_no_way_out_and_every_other_state_has_one():
+def test_terminal_states_leave_only_by_a_retry_by_hand_finished_never_and_others_have_a_way_on():
 	for status in JobStatus:
-		if status in TERMINAL:
+		if status == JobStatus.FINISHED:
 			assert allowed_verbs(status) == []
+		elif status in TERMINAL:
+			assert allowed_verbs(status) == ["requeue"], status
 		else:
-			assert allowed_verbs(status), status
+			assert "cancel" in allowed_verbs(status), status
 
 
 def test_every_state_is_reachable_from_queued_or_scheduled():

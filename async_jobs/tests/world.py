@@ -21,6 +21,8 @@ USERS = {
 	NO_ROLE: ["Blogger"],
 }
 CANCEL_GRACE = 3
+LIFELINE_STALE = 12  # seconds without heartbeat (beats come every 5 s)
+RECOVER_AFTER = 3
 
 JOB_TYPES = [
 	{
@@ -68,6 +70,10 @@ def build() -> None:
 			frappe.get_doc("User", email).remove_roles("System Manager")
 	update_site_config("async_jobs_job_types", JOB_TYPES)
 	update_site_config("async_jobs_cancel_grace_seconds", CANCEL_GRACE)
+	update_site_config("async_jobs_lifeline_stale_seconds", LIFELINE_STALE)
+	update_site_config("async_jobs_recover_seconds", RECOVER_AFTER)
+	frappe.local.conf.async_jobs_lifeline_stale_seconds = LIFELINE_STALE
+	frappe.local.conf.async_jobs_recover_seconds = RECOVER_AFTER
 	frappe.local.conf.async_jobs_job_types = JOB_TYPES
 	frappe.local.conf.async_jobs_cancel_grace_seconds = CANCEL_GRACE
 	_mail_account()

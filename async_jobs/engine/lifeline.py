@@ -1,0 +1,192 @@
+"""Lifeline: find tracked jobs whose attempt ended without the executor recording it, and finish the story.
+
+- Started jobs whose heartbeat stopped (worker killed, machine gone) or whose RQ job failed under them (work horse
+  SIGKILLed, out of memory, stopped) are retried or ended by their retry policy, with the reason.
+- Started jobs past their timeout that still beat (SIGALRM did not stop them) get their work horse killed through
+  RQ's command channel, which reaches workers on any host; the next pass records them as timed out.
+- Waiting jobs whose RQ job is gone (Redis restarted without persistence, FLUSHALL) are enqueued again once from
+  their sealed arguments; a job lost twice, or without arguments, ends Lost.
+
+Runs per site: from the stager process every few seconds and from the site scheduler every minute.
+"""
+
+import json
+import time
+from datetime import timedelta
+
+import frappe
+from frappe.utils import cint, now_datetime
+from frappe.utils.background_jobs import get_redis_conn
+from rq.command import send_kill_horse_command
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from async_jobs.engine import heartbeat, lifecycle, notify, transport
+from async_jobs.engine.dispatch import CannotDispatch, dispatch
+from async_jobs.engine.errors import HardTimeout, WorkerLost
+from async_jobs.engine.outcome import decide
+from async_jobs.engine.retry import RetryPolicy
+from async_jobs.engine.status import TERMINAL, TRANSITIONS, WAITING, JobStatus
+
+STALE_AFTER = 30.0  # seconds without a heartbeat before a started job counts as lost
+KILL_AFTER_TIMEOUT = 10.0  # seconds past its timeout before the lifeline kills a job's work horse
+RECOVER_AFTER = 30.0  # seconds a waiting job's RQ job may be missing before it is enqueued again
+FIELDS = [
+	"name",
+	"status",
+	"job_type",
+	"started_at",
+	"timeout",
+	"worker",
+	"rq_job_id",
+	"attempts",
+	"retry_policy",
+]
+
+
+def stale_after() -> float:
+	return float(frappe.conf.get("async_jobs_lifeline_stale_seconds") or STALE_AFTER)
+
+
+def reconcile() -> dict[str, int]:
+	"""One pass over this site's started and waiting jobs; returns counts of what it did."""
+	counts = {"lost": 0, "killed": 0, "recovered": 0, "gone": 0}
+	conn = get_redis_conn()
+	for row in frappe.get_all("Async Job", filters={"status": JobStatus.STARTED.value}, fields=FIELDS):
+		verdict = examine_started(row, conn)
+		if verdict == "kill":
+			counts["killed"] += kill_overdue(row, conn)
+		elif verdict:
+			counts["lost"] += record_lost(row, verdict)
+	cutoff = now_datetime() - timedelta(
+		seconds=float(frappe.conf.get("async_jobs_recover_seconds") or RECOVER_AFTER)
+	)
+	waiting = frappe.get_all(
+		"Async Job",
+		filters={"status": ["in", [s.value for s in WAITING]], "modified": ["<", cutoff]},
+		fields=["name", "status", "rq_job_id", "recovered", "run_at"],
+	)
+	for row in waiting:
+		if row.rq_job_id and transport.exists(row.rq_job_id):
+			continue
+		key = "gone" if row.recovered else "recovered"
+		counts[key] += recover(row)
+	return counts
+
+
+def examine_started(row, conn) -> str | None:
+	"""None while the attempt looks alive; 'kill' when it overran its timeout; else the reason it was lost."""
+	rq_state, rq_error = _rq_state(row.rq_job_id, conn)
+	elapsed = (now_datetime() - row.started_at).total_seconds() if row.started_at else 0
+	if rq_state in ("failed", "stopped", "canceled"):
+		return _reason(rq_error) or f"RQ reports the attempt {rq_state}"
+	beat = heartbeat.last_beat(conn, frappe.local.site, row.name)
+	silent = time.time() - beat if beat else elapsed
+	if silent > stale_after():
+		return f"Worker lost: no heartbeat for {silent:.0f} s (worker {row.worker or '?'} stopped or its host is gone)"
+	if row.timeout and elapsed > row.timeout + KILL_AFTER_TIMEOUT:
+		return "kill"
+	return None
+
+
+def _rq_state(rq_id: str | None, conn) -> tuple[str | None, str | None]:
+	if not rq_id:
+		return None, None
+	try:
+		job = Job.fetch(rq_id, connection=conn)
+	except NoSuchJobError:
+		return None, None
+	return job.get_status(refresh=False), job.exc_info
+
+
+def _reason(exc_info: str | None) -> str | None:
+	if not exc_info:
+		return None
+	last = [line for line in exc_info.strip().splitlines() if line.strip()][-1]
+	if "terminated unexpectedly" in exc_info or "signal 9" in exc_info:
+		return f"Work horse killed (SIGKILL, out of memory, or stopped): {last}"[:1000]
+	return f"Attempt ended outside async_jobs: {last}"[:1000]
+
+
+def kill_overdue(row, conn) -> int:
+	"""Ask the job's worker to kill its work horse (works across hosts); the next pass records the timeout."""
+	if not row.worker:
+		return 0
+	send_kill_horse_command(conn, row.worker)
+	return 1
+
+
+def record_lost(row, reason: str) -> int:
+	"""End or reschedule a lost attempt by the job's retry policy; 1 if this pass recorded it."""
+	from async_jobs.engine.executor import attempt_log  # the executor imports the monitor: keep this lazy
+
+	elapsed = (now_datetime() - row.started_at).total_seconds() if row.started_at else 0
+	overran = bool(row.timeout) and elapsed > row.timeout
+	exc = (
+		HardTimeout(f"Killed after its timeout of {row.timeout} s. {reason}")
+		if overran
+		else WorkerLost(reason)
+	)
+	policy = RetryPolicy.from_value(json.loads(row.retry_policy) if row.retry_policy else None)
+	verb, delay = decide(policy, exc, cint(row.attempts))
+	status = TRANSITIONS[verb][1]
+	fields = {
+		"error": str(exc)[:1000],
+		"attempt_log": attempt_log(row.name, None, status.value, str(exc), db=frappe.db),
+	}
+	run_at = now_datetime() + timedelta(seconds=delay) if delay is not None else None
+	if run_at:
+		fields["run_at"] = run_at
+	if not lifecycle.transition(row.name, verb, **fields):
+		frappe.db.rollback()
+		return 0  # the executor recorded it after all
+	heartbeat.clear(get_redis_conn(), frappe.local.site, row.name)
+	frappe.log_error(
+		title=f"Async Job {row.name}: {row.job_type} lost",
+		message=str(exc),
+		reference_doctype="Async Job",
+		reference_name=row.name,
+	)
+	frappe.db.commit()
+	if run_at:
+		_dispatch_or_lose(row.name, run_at)
+	if status in TERMINAL:
+		notify.job_ended(row.name)
+	return 1
+
+
+def recover(row) -> int:
+	"""Enqueue a waiting job whose RQ job vanished, once; a second loss (or no arguments) ends it Lost."""
+	if row.recovered:
+		return _lose(row.name, "Its RQ job was lost again after one recovery")
+	frappe.db.sql(
+		"UPDATE `tabAsync Job` SET recovered = 1 WHERE name = %s AND recovered = 0 AND status = %s",
+		(row.name, row.status),
+	)
+	if not frappe.db._cursor.rowcount:
+		return 0  # another lifeline pass took it
+	frappe.db.commit()
+	run_at = (
+		row.run_at
+		if row.status != JobStatus.QUEUED.value and row.run_at and row.run_at > now_datetime()
+		else None
+	)
+	return _dispatch_or_lose(row.name, run_at)
+
+
+def _dispatch_or_lose(name: str, run_at) -> int:
+	try:
+		dispatch(name, run_at)
+		frappe.db.commit()
+		return 1
+	except CannotDispatch as e:
+		frappe.db.rollback()
+		return _lose(name, str(e))
+
+
+def _lose(name: str, reason: str) -> int:
+	done = lifecycle.transition(name, "lose", error=reason[:1000])
+	frappe.db.commit()
+	if done:
+		notify.job_ended(name)
+	return int(done)

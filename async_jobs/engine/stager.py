@@ -1,0 +1,46 @@
+"""The stager process (`bench async-jobs stager`, one per bench): moves due delayed jobs onto their queues about
+every second, and runs the lifeline over every site with async_jobs every few seconds."""
+
+import time
+
+import frappe
+from frappe.utils import get_sites
+
+from async_jobs.engine import lifeline, transport
+
+logger = frappe.logger("async_jobs.stager", allow_site=False)
+
+
+def run(interval: float = 1.0, lifeline_every: float = 10.0, stop=lambda: False) -> None:
+	next_lifeline = 0.0
+	while not stop():
+		wait = interval
+		try:
+			with frappe.init_site():
+				transport.stage_due()
+				due = transport.next_due()
+				wait = interval if due is None else min(interval, max(0.05, due))
+		except Exception:
+			logger.exception("staging delayed jobs failed")  # Redis restarting: try again next round
+		if time.monotonic() >= next_lifeline:
+			reconcile_all_sites()
+			next_lifeline = time.monotonic() + lifeline_every
+		time.sleep(wait)
+
+
+def reconcile_all_sites() -> dict[str, dict]:
+	with frappe.init_site():
+		sites = get_sites()
+	results = {}
+	for site in sites:
+		try:
+			frappe.init(site=site)
+			frappe.connect()
+			if "async_jobs" in frappe.get_installed_apps():
+				results[site] = lifeline.reconcile()
+				frappe.db.commit()
+		except Exception:
+			logger.exception(f"lifeline failed for {site}")  # MariaDB restarting, site being made, …
+		finally:
+			frappe.destroy()
+	return results
