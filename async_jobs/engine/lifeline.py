@@ -4,8 +4,9 @@
   SIGKILLed, out of memory, stopped) are retried or ended by their retry policy, with the reason.
 - Started jobs past their timeout that still beat (SIGALRM did not stop them) get their work horse killed through
   RQ's command channel, which reaches workers on any host; the next pass records them as timed out.
-- Waiting jobs whose RQ job is gone (Redis restarted without persistence, FLUSHALL) are enqueued again once from
-  their sealed arguments; a job lost twice, or without arguments, ends Lost.
+- Waiting jobs whose RQ job is gone (Redis restarted without persistence, FLUSHALL) or died before the job
+  started are enqueued again from their sealed arguments; after three such recoveries, or without arguments, a
+  job ends Lost.
 
 Runs per site: from the stager process every few seconds and from the site scheduler every minute.
 """
@@ -31,6 +32,10 @@ from async_jobs.engine.status import TERMINAL, TRANSITIONS, WAITING, JobStatus
 STALE_AFTER = 30.0  # seconds without a heartbeat before a started job counts as lost
 KILL_AFTER_TIMEOUT = 10.0  # seconds past its timeout before the lifeline kills a job's work horse
 RECOVER_AFTER = 30.0  # seconds a waiting job's RQ job may be missing before it is enqueued again
+MAX_RECOVERIES = (
+	3  # a waiting job whose RQ job keeps vanishing or dying before it starts ends Lost after this
+)
+WILL_RUN = ("queued", "deferred", "scheduled", "started")  # RQ states in which the job may still run
 FIELDS = [
 	"name",
 	"status",
@@ -67,9 +72,9 @@ def reconcile() -> dict[str, int]:
 		fields=["name", "status", "rq_job_id", "recovered", "run_at"],
 	)
 	for row in waiting:
-		if row.rq_job_id and transport.exists(row.rq_job_id):
+		if _rq_state(row.rq_job_id, conn)[0] in WILL_RUN:
 			continue
-		key = "gone" if row.recovered else "recovered"
+		key = "gone" if row.recovered >= MAX_RECOVERIES else "recovered"
 		counts[key] += recover(row)
 	return counts
 
@@ -156,22 +161,19 @@ def record_lost(row, reason: str) -> int:
 
 
 def recover(row) -> int:
-	"""Enqueue a waiting job whose RQ job vanished, once; a second loss (or no arguments) ends it Lost."""
-	if row.recovered:
-		return _lose(row.name, "Its RQ job was lost again after one recovery")
+	"""Enqueue a waiting job whose RQ job vanished (Redis lost it) or died before the job started (the worker
+	could not reach the database, say); after MAX_RECOVERIES it ends Lost."""
+	if row.recovered >= MAX_RECOVERIES:
+		return _lose(row.name, f"Its RQ job was lost {row.recovered} times; not enqueued again")
 	frappe.db.sql(
-		"UPDATE `tabAsync Job` SET recovered = 1 WHERE name = %s AND recovered = 0 AND status = %s",
-		(row.name, row.status),
+		"UPDATE `tabAsync Job` SET recovered = recovered + 1 WHERE name = %s AND recovered = %s AND status = %s",
+		(row.name, row.recovered, row.status),
 	)
 	if not frappe.db._cursor.rowcount:
 		return 0  # another lifeline pass took it
 	frappe.db.commit()
-	run_at = (
-		row.run_at
-		if row.status != JobStatus.QUEUED.value and row.run_at and row.run_at > now_datetime()
-		else None
-	)
-	return _dispatch_or_lose(row.name, run_at)
+	future = row.run_at and row.run_at > now_datetime() and row.status != JobStatus.QUEUED.value
+	return _dispatch_or_lose(row.name, row.run_at if future else None)
 
 
 def _dispatch_or_lose(name: str, run_at) -> int:

@@ -103,3 +103,14 @@ def ignore_timeout_and_sleep(seconds: float) -> None:
 
 	signal.signal(signal.SIGALRM, signal.SIG_IGN)
 	time.sleep(seconds)
+
+
+def chaos_job(run: str, index: int, duration: float, steps: int = 3) -> int:
+	"""A chaos-suite job: some work with progress, then one side effect in the job's own transaction."""
+	for i in range(steps):
+		time.sleep(duration / steps)
+		async_jobs.progress(i + 1, steps)
+	frappe.db.sql(
+		"INSERT INTO aj_chaos_effect (run, job_index, pid) VALUES (%s, %s, %s)", (run, index, os.getpid())
+	)
+	return index
