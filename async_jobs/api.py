@@ -8,7 +8,7 @@ than Frappe's TypeError (a 500). The core lives in async_jobs.engine.
 import frappe
 
 from async_jobs.engine import cancel as cancellation
-from async_jobs.engine import jobs, permissions
+from async_jobs.engine import dashboard, jobs, permissions, registry
 from async_jobs.engine import requeue as requeueing
 from async_jobs.engine.registry import get_job_type
 
@@ -72,3 +72,26 @@ def retry_matching(
 ) -> list[str]:
 	"""Retry every retryable job that matches (the session user's own; managers: anyone's). Returns the names."""
 	return requeueing.requeue_matching(jobs.visible_filters(status, job_type, queue, owner))
+
+
+@frappe.whitelist()
+def monitor(
+	status: str | None = None,
+	job_type: str | None = None,
+	queue: str | None = None,
+	owner: str | None = None,
+	since_hours: int = 24,
+) -> dict:
+	"""The Job Monitor's data: the session user's jobs (managers: everyone's), queues and charts."""
+	permissions.check_logged_in()
+	return dashboard.overview(
+		{"status": status, "job_type": job_type, "queue": queue, "owner": owner},
+		min(max(since_hours, 1), 24 * 31),
+	)
+
+
+@frappe.whitelist()
+def startable_job_types(doctype: str | None = None) -> list[dict]:
+	"""Job types the session user may start from the browser (for one DocType's form, when given)."""
+	permissions.check_logged_in()
+	return registry.startable_for_user(doctype)

@@ -8,8 +8,11 @@ app_license = "mit"
 # Typed controllers for DocTypes (frappe.types.DF annotations in each controller)
 export_python_type_annotations = True
 
-# Desk: realtime toasts for the user's own jobs
+# Desk: realtime toasts for the user's own jobs, job-type buttons on forms with live progress
 app_include_js = ["async_jobs.bundle.js"]
+
+# Which job-type buttons go on which forms (async_jobs/boot.py)
+extend_bootinfo = ["async_jobs.boot.extend_bootinfo"]
 
 after_install = "async_jobs.engine.install.ensure_roles"
 after_migrate = ["async_jobs.engine.install.ensure_roles"]

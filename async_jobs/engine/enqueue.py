@@ -19,6 +19,7 @@ from frappe.utils.background_jobs import get_queues_timeout
 
 from async_jobs.engine import transport
 from async_jobs.engine.arguments import seal
+from async_jobs.engine.notify import NOTIFY_MODES
 from async_jobs.engine.redact import redact
 from async_jobs.engine.registry import DEDUP_MODES, JobType, get_job_type, job_types
 from async_jobs.engine.retry import RetryPolicy
@@ -152,10 +153,12 @@ def enqueue(
 	reference_name: str | None = None,
 	job_type: str | None = None,
 	retry: "RetryPolicy | dict | int | None" = None,
+	notify: str | None = None,
 ):
 	"""Track and enqueue `method(**kwargs)`; return the Async Job document.
 
 	`method` is a dotted path, a function, or the name of a registered job type (whose policy then applies).
+	`notify` is when the owner gets a Notification Log entry: "On Failure" (default), "Always" or "Never".
 	`retry` is the retry policy: a number of attempts, a dict of RetryPolicy fields, or a RetryPolicy (default:
 	the job type's, else no retries). With a dedup key, a second enqueue while the first job waits (until_started) or has not ended
 	(until_finished) returns the first job, or raises DuplicateJobError with on_duplicate="raise".
@@ -172,6 +175,9 @@ def enqueue(
 	timeout = timeout or get_queues_timeout()[queue]
 	when = _run_at(run_at, delay)
 	policy = _retry_policy(retry if retry is not None else (spec.retry if spec else None))
+	notify = notify or (spec.notify if spec else None) or "On Failure"
+	if notify not in NOTIFY_MODES:
+		frappe.throw(_("notify must be one of {0}").format(", ".join(NOTIFY_MODES)), frappe.ValidationError)
 	lock, mode = _dedup_lock(spec, path, dedup_key, dedup_mode, kwargs, [reference_doctype, reference_name])
 
 	job = frappe.get_doc(
@@ -190,6 +196,8 @@ def enqueue(
 			"arguments": json.dumps(redact(kwargs), indent=1, sort_keys=True, default=str),
 			"encrypted_arguments": seal(kwargs),
 			"max_attempts": policy.max_attempts,
+			"notify": notify,
+			"email_owner": cint(bool(spec and spec.email_on_finish)),
 			"retry_policy": json.dumps(policy.to_dict()),
 			"dedup_key": dedup_key if lock else None,
 			"dedup_mode": mode,

@@ -2,8 +2,8 @@
 
 RQ runs `run` through Frappe's execute_job, so the site is initialised, the enqueuing user is set, and
 before_job / after_job hooks run as for any Frappe job. The job's own work is committed or rolled back as a whole;
-ledger records go through a side connection and survive either way. An attempt that raises is retried, failed,
-timed out or discarded by the job's retry policy (outcome.decide).
+ledger records (start, progress, end) are made outside that transaction and survive either way. An attempt that
+raises is retried, failed, timed out or discarded by the job's retry policy (outcome.decide).
 """
 
 import json
@@ -25,6 +25,16 @@ from async_jobs.engine.side_db import SideConnection
 from async_jobs.engine.status import TERMINAL, TRANSITIONS
 
 RESULT_LIMIT = 4000
+ROW_FIELDS = (
+	"name",
+	"owner",
+	"job_type",
+	"method",
+	"attempts",
+	"retry_policy",
+	"reference_doctype",
+	"reference_name",
+)
 RESCHEDULING = ("retry_later", "snooze")
 
 
@@ -40,7 +50,7 @@ def run(async_job: str, job_kwargs: dict | None = None):
 		monitor.start()
 		verb, delay, fields = perform(job, job_kwargs or {})
 		monitor.stop()
-		record_outcome(job, side, verb, delay, fields)
+		record_outcome(job, verb, delay, fields)
 	finally:
 		if monitor:
 			monitor.stop()
@@ -49,10 +59,16 @@ def run(async_job: str, job_kwargs: dict | None = None):
 
 
 def record_started(name: str, side: SideConnection):
+	"""Record the start on frappe.db and commit: the job's own transaction has not begun yet."""
 	rq_job = get_current_job()
-	if not side.write(lifecycle.start, name, worker=getattr(rq_job, "worker_name", None)):
+	started = lifecycle.start(name, worker=getattr(rq_job, "worker_name", None))
+	frappe.db.commit()
+	if not started:
 		return None
-	job = frappe.get_doc("Async Job", name)
+	# A plain row, not a Document: loading the DocType's meta costs a forked work horse more than the rest.
+	job = frappe.db.sql(
+		f"SELECT {', '.join(ROW_FIELDS)} FROM `tabAsync Job` WHERE name = %s", name, as_dict=True
+	)[0]
 	frappe.local.async_job_progress = Progress(job, side, frappe.cache)
 	return job
 
@@ -89,7 +105,7 @@ def failure_fields(job, exc: BaseException) -> dict:
 	}
 
 
-def record_outcome(job, side: SideConnection, verb: str, delay: float | None, fields: dict) -> None:
+def record_outcome(job, verb: str, delay: float | None, fields: dict) -> None:
 	"""Write the attempt's end; reschedule it when the policy says so; tell the owner when the job ended."""
 	progress: Progress = frappe.local.async_job_progress
 	progress.persist()
@@ -97,11 +113,14 @@ def record_outcome(job, side: SideConnection, verb: str, delay: float | None, fi
 	run_at = now_datetime() + timedelta(seconds=delay) if verb in RESCHEDULING else None
 	if run_at:
 		fields["run_at"] = run_at
-	fields["attempt_log"] = attempt_log(job.name, side, status, fields.get("error"))
-	if not side.write(lifecycle.transition, job.name, verb, **fields):
+	# The job's transaction is closed (committed or rolled back): the end goes through frappe.db.
+	fields["attempt_log"] = attempt_log(job.name, status, fields.get("error"))
+	if not lifecycle.transition(job.name, verb, **fields):
+		frappe.db.rollback()
 		return  # hard-stopped or reconciled meanwhile: that record stands
 	if run_at:
-		side.write(dispatch, job.name, run_at)
+		dispatch(job.name, run_at)
+	frappe.db.commit()
 	if TRANSITIONS[verb][1] in TERMINAL:
 		progress.publish("async_jobs:finished", status=status, error=fields.get("error"))
 		notify.job_ended(job.name)
@@ -110,11 +129,9 @@ def record_outcome(job, side: SideConnection, verb: str, delay: float | None, fi
 	transport.stage_due()
 
 
-def attempt_log(name: str, side: SideConnection, status: str, error: str | None, db=None) -> str:
+def attempt_log(name: str, status: str, error: str | None) -> str:
 	"""The job's attempts so far plus this one (worker, start, end, outcome, error)."""
-	db = db or side.db
-	# Raw SQL: Database.get_value builds its query through frappe.qb, which runs on frappe.db, not on side.db.
-	row = db.sql(
+	row = frappe.db.sql(
 		"SELECT attempt_log, attempts, worker, started_at FROM `tabAsync Job` WHERE name = %s",
 		name,
 		as_dict=True,

@@ -72,6 +72,7 @@ def start(spec: JobType, kwargs, reference_doctype: str | None, reference_name: 
 		parse_kwargs(kwargs),
 		reference_doctype=reference_doctype,
 		reference_name=reference_name,
+		notify=spec.notify or "Always",  # the user pressed a button: tell them how it went
 	)
 
 

@@ -71,8 +71,8 @@ def reconcile() -> dict[str, int]:
 		filters={"status": ["in", [s.value for s in WAITING]], "modified": ["<", cutoff]},
 		fields=["name", "status", "rq_job_id", "recovered", "run_at"],
 	)
-	for row in waiting:
-		if _rq_state(row.rq_job_id, conn)[0] in WILL_RUN:
+	for row, state in zip(waiting, rq_states([row.rq_job_id for row in waiting], conn), strict=True):
+		if state in WILL_RUN:
 			continue
 		key = "gone" if row.recovered >= MAX_RECOVERIES else "recovered"
 		counts[key] += recover(row)
@@ -102,6 +102,14 @@ def _rq_state(rq_id: str | None, conn) -> tuple[str | None, str | None]:
 	except NoSuchJobError:
 		return None, None
 	return job.get_status(refresh=False), job.exc_info
+
+
+def rq_states(rq_ids: list[str | None], conn) -> list[str | None]:
+	"""The RQ status of many jobs in one round trip (None: RQ has no such job)."""
+	pipe = conn.pipeline(transaction=False)
+	for rq_id in rq_ids:
+		pipe.hget(Job.key_for(rq_id or "-"), "status")
+	return [state.decode() if state else None for state in pipe.execute()]
 
 
 def _reason(exc_info: str | None) -> str | None:
@@ -137,7 +145,7 @@ def record_lost(row, reason: str) -> int:
 	status = TRANSITIONS[verb][1]
 	fields = {
 		"error": str(exc)[:1000],
-		"attempt_log": attempt_log(row.name, None, status.value, str(exc), db=frappe.db),
+		"attempt_log": attempt_log(row.name, status.value, str(exc)),
 	}
 	run_at = now_datetime() + timedelta(seconds=delay) if delay is not None else None
 	if run_at:

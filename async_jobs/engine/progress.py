@@ -30,6 +30,10 @@ class Progress:
 		self.owner = job.owner
 		self.job_type = job.job_type
 		self.reference = (job.reference_doctype, job.reference_name) if job.reference_name else None
+		self.reference_fields = {
+			"reference_doctype": job.reference_doctype,
+			"reference_name": job.reference_name,
+		}
 		self.side = side
 		self.redis = redis
 		self.cancel_key = cancel_key(frappe.local.site, job.name)
@@ -73,6 +77,7 @@ class Progress:
 			"total": self.total,
 			"percent": self.percent(),
 			"message": self.message,
+			**self.reference_fields,
 			**extra,
 		}
 

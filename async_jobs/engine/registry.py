@@ -31,6 +31,8 @@ class JobType:
 	dedup: str | None = None
 	label: str | None = None
 	email_on_finish: bool = False
+	notify: str | None = None  # "On Failure" (default), "Always", "Never"
+	button: dict | None = None  # {"label": ..., "method": optional whitelisted method}: a button on the form
 	retry: int | dict | None = None  # max attempts, or RetryPolicy fields (see engine/retry.py)
 	extra: dict = field(default_factory=dict, compare=False)
 
@@ -73,3 +75,23 @@ def get_job_type(name: str | None) -> JobType:
 	if not job_type:
 		frappe.throw(_("Unknown job type: {0}").format(name), frappe.DoesNotExistError)
 	return job_type
+
+
+def startable_for_user(doctype: str | None = None) -> list[dict]:
+	"""Browser-startable job types the session user holds a role for, optionally only those about `doctype`."""
+	from async_jobs.engine.permissions import is_manager
+
+	roles = set(frappe.get_roles())
+	manager = is_manager()
+	return [
+		{
+			"name": spec.name,
+			"label": spec.label or spec.name,
+			"reference_doctype": spec.reference_doctype,
+			"button": spec.button,
+		}
+		for spec in job_types().values()
+		if spec.browser_startable
+		and (not doctype or spec.reference_doctype == doctype)
+		and (manager or not spec.roles or roles & set(spec.roles))
+	]

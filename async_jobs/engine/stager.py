@@ -5,8 +5,10 @@ import time
 
 import frappe
 from frappe.utils import get_sites
+from frappe.utils.background_jobs import get_redis_conn
 
 from async_jobs.engine import lifeline, transport
+from async_jobs.engine.dashboard import STAGER_KEY
 
 logger = frappe.logger("async_jobs.stager", allow_site=False)
 
@@ -17,6 +19,7 @@ def run(interval: float = 1.0, lifeline_every: float = 10.0, stop=lambda: False)
 		wait = interval
 		try:
 			with frappe.init_site():
+				get_redis_conn().set(STAGER_KEY, time.time(), ex=10)  # the dashboard's "is a stager running?"
 				transport.stage_due()
 				due = transport.next_due()
 				wait = interval if due is None else min(interval, max(0.05, due))

@@ -24,6 +24,7 @@ from async_jobs.tests import harness
 EFFECTS_TABLE = """CREATE TABLE IF NOT EXISTS aj_chaos_effect (
 	id BIGINT AUTO_INCREMENT PRIMARY KEY, run VARCHAR(40) NOT NULL, job_index INT NOT NULL, pid INT,
 	KEY run_index (run, job_index)) ENGINE=InnoDB"""
+CHAOS_METHOD = "async_jobs.tests.fixtures.chaos_job"
 RETRY = {"max_attempts": 6, "base": 0.5, "factor": 2, "max_delay": 8, "jitter": 0.2}
 
 
@@ -151,11 +152,12 @@ class Chaos:
 	# the run ------------------------------------------------------------------------------------------------
 	def enqueue_all(self) -> list[str]:
 		frappe.db.sql(EFFECTS_TABLE)
+		self.since = frappe.utils.now_datetime()
 		names = []
 		for i in range(self.jobs):
 			names.append(
 				async_jobs.enqueue(
-					"async_jobs.tests.fixtures.chaos_job",
+					CHAOS_METHOD,
 					{"run": self.run_id, "index": i, "duration": self.rng.uniform(0, 0.3)},
 					queue=self.rng.choice(["short", "default"]),
 					retry=RETRY,
@@ -166,12 +168,12 @@ class Chaos:
 		frappe.db.commit()
 		return names
 
-	def unfinished(self, names: list[str]) -> int:
+	def unfinished(self) -> int:
 		try:
 			frappe.db.rollback()
 			rows = frappe.db.sql(
-				"SELECT COUNT(*) FROM `tabAsync Job` WHERE name IN %s AND status NOT IN %s",
-				(names, [s.value for s in TERMINAL]),
+				"SELECT COUNT(*) FROM `tabAsync Job` WHERE creation >= %s AND method = %s AND status NOT IN %s",
+				(self.since, CHAOS_METHOD, [s.value for s in TERMINAL]),
 			)
 			return rows[0][0]
 		except Exception:
@@ -201,7 +203,7 @@ class Chaos:
 			]
 			deadline = time.monotonic() + timeout
 			while time.monotonic() < deadline:
-				left = self.unfinished(names)
+				left = self.unfinished()
 				if left == 0:
 					break
 				done = 1 - max(left, 0) / self.jobs

@@ -66,19 +66,21 @@ def test_a_raising_job_ends_failed_with_traceback_and_error_log_and_its_writes_r
 	assert todo_count(marker) == 0
 
 
-def test_the_owner_is_notified_when_a_job_ends(worker):
-	frappe.set_user(world.OWNER)
-	name = enqueue("add", {"a": 1, "b": 1}, queue="short")
-	frappe.set_user("Administrator")
-	wait_for_status(name, "Finished")
+def notified(name: str) -> bool:
+	frappe.db.rollback()
+	return bool(frappe.db.exists("Notification Log", {"document_name": name, "for_user": world.OWNER}))
 
-	wait_for(
-		lambda: (
-			frappe.db.rollback()
-			or frappe.db.exists("Notification Log", {"document_name": name, "for_user": world.OWNER})
-		),
-		message="the owner's notification",
-	)
+
+def test_the_owner_is_notified_of_failures_by_default_and_of_successes_when_asked(worker):
+	frappe.set_user(world.OWNER)
+	failing = enqueue("record_marker_then_fail", {"marker": "aj-notify"}, queue="short")
+	quiet = enqueue("add", {"a": 1, "b": 1}, queue="short")
+	loud = enqueue("add", {"a": 1, "b": 1}, queue="short", notify="Always")
+	frappe.set_user("Administrator")
+
+	wait_for(lambda: notified(failing), message="the failure notification")
+	wait_for(lambda: notified(loud), message="the success notification")
+	assert row(quiet).status == "Finished" and not notified(quiet)
 
 
 def test_email_on_finish_queues_a_mail_to_the_owner(worker):

@@ -1,1 +1,4 @@
+import "./events";
 import "./realtime";
+import "./progress_bar";
+import "./form_buttons";

@@ -1,18 +1,16 @@
-// Live notices for the user's own background jobs (events come from async_jobs.engine.executor).
+// A toast for the user's own jobs when they end, wherever the user is in the Desk.
 frappe.provide("async_jobs");
 
-const FINISHED = "async_jobs:finished";
+const INDICATORS = { Finished: "green", Cancelled: "orange" };
 
-async_jobs.on_finished = (data) => {
-	if (!data || data.owner !== frappe.session.user) return;
-	const ok = data.status === "Finished";
-	const text = ok
-		? __("Background job {0} finished", [data.job_type || data.name])
-		: __("Background job {0}: {1}", [data.job_type || data.name, __(data.status)]);
-	frappe.show_alert({ message: text, indicator: ok ? "green" : data.status === "Cancelled" ? "orange" : "red" }, 7);
+async_jobs.on_finished = (event, data) => {
+	if (event !== "async_jobs:finished" || data.owner !== frappe.session.user) return;
+	const label = data.job_type || data.name;
+	const text =
+		data.status === "Finished"
+			? __("Background job {0} finished", [label])
+			: __("Background job {0}: {1}", [label, __(data.status)]);
+	frappe.show_alert({ message: text, indicator: INDICATORS[data.status] || "red" }, 7);
 };
 
-$(document).on("app_ready", () => {
-	frappe.realtime.off(FINISHED, async_jobs.on_finished);
-	frappe.realtime.on(FINISHED, async_jobs.on_finished);
-});
+$(document).on("app_ready", () => async_jobs.events.subscribe("toast", async_jobs.on_finished));

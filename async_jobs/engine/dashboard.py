@@ -1,0 +1,136 @@
+"""Data for the Job Monitor page: live jobs, why waiting jobs wait, failures, queue cards and charts."""
+
+from datetime import timedelta
+
+import frappe
+from frappe.utils import now_datetime
+from frappe.utils.background_jobs import generate_qname, get_queue, get_queues_timeout, get_redis_conn
+from frappe.utils.scheduler import is_scheduler_inactive
+from rq import Worker
+
+from async_jobs.engine import jobs, permissions
+from async_jobs.engine.status import WAITING, JobStatus
+from async_jobs.engine.waiting import Context, QueueFacts, why_waiting
+
+STAGER_KEY = "async_jobs:stager"  # set by the stager process every round, with a short expiry
+FAILED = [JobStatus.FAILED.value, JobStatus.TIMED_OUT.value, JobStatus.DEAD.value, JobStatus.LOST.value]
+LIMIT = 100
+PERCENTILE_SAMPLE = 20000
+
+
+def overview(filters: dict, since_hours: int = 24) -> dict:
+	"""Everything the page shows, for the jobs the session user may see."""
+	base = jobs.visible_filters(**filters)
+	since = now_datetime() - timedelta(hours=since_hours)
+	manager = permissions.is_manager()
+	queues = queue_facts() if manager else {}
+	return {
+		"running": _jobs({**base, "status": JobStatus.STARTED.value}, since=None),
+		"waiting": explain(_jobs({**base, "status": ["in", [s.value for s in WAITING]]}, since=None), queues),
+		"failed": _jobs({**base, "status": ["in", FAILED]}, since=since, extra=["traceback", "error_log"]),
+		"recent": _jobs(
+			{**base, "status": ["not in", [JobStatus.STARTED.value, *[s.value for s in WAITING]]]},
+			since=since,
+		),
+		"queues": [{"queue": q, **vars(f), "oldest_wait": oldest_wait(q)} for q, f in queues.items()],
+		"charts": charts({k: v for k, v in base.items() if k != "status"}, since),
+		"is_manager": manager,
+	}
+
+
+def _jobs(filters: dict, since, extra: list[str] | None = None) -> list[dict]:
+	if since:
+		filters = {**filters, "creation": [">=", since]}
+	return frappe.get_all(
+		"Async Job",
+		filters=filters,
+		fields=[*jobs.HANDLE_FIELDS, "worker", *(extra or [])],
+		order_by="creation desc",
+		limit_page_length=LIMIT,
+	)
+
+
+def queue_facts() -> dict[str, QueueFacts]:
+	facts = {}
+	for name in get_queues_timeout():
+		queue = get_queue(name)
+		workers = Worker.all(queue=queue)
+		busy = sum(1 for w in workers if w.get_state() == "busy")
+		facts[name] = QueueFacts(workers=len(workers), busy=busy, depth=queue.count)
+	return facts
+
+
+def oldest_wait(queue: str) -> float | None:
+	oldest = frappe.db.get_value(
+		"Async Job", {"queue": queue, "status": JobStatus.QUEUED.value}, "min(queued_at)"
+	)
+	return (now_datetime() - oldest).total_seconds() if oldest else None
+
+
+def explain(rows: list[dict], queues: dict[str, QueueFacts]) -> list[dict]:
+	"""Add `wait_seconds` so far and `why` to waiting jobs."""
+	conn = get_redis_conn()
+	context = Context(
+		now=now_datetime(),
+		stager_running=bool(conn.exists(STAGER_KEY)),
+		scheduler_active=not is_scheduler_inactive(),
+	)
+	queues = queues or queue_facts()
+	for row in rows:
+		queue_key = f"rq:queue:{generate_qname(row.queue)}"
+		position = conn.lpos(queue_key, row.rq_job_id) if row.rq_job_id else None
+		facts = queues.get(row.queue) or QueueFacts(0, 0, 0)
+		row["why"] = why_waiting(row.status, row.run_at, position, row.queue, facts, context)
+		row["waited_seconds"] = (context.now - (row.queued_at or row.creation)).total_seconds()
+	return rows
+
+
+def charts(filters: dict, since) -> dict:
+	"""Jobs and failures per hour, and wait / run time p50 and p95, over the period."""
+	conditions, values = _where(filters, since)
+	hourly = frappe.db.sql(
+		f"""SELECT DATE_FORMAT(creation, '%%Y-%%m-%%d %%H:00') AS hour, COUNT(*) AS jobs,
+			SUM(status IN %(failed)s) AS failures
+		FROM `tabAsync Job` WHERE {conditions} GROUP BY hour ORDER BY hour""",
+		{**values, "failed": FAILED},
+		as_dict=True,
+	)
+	by_hour = {r.hour: r for r in hourly}
+	labels, counts, failures = [], [], []
+	start = since.replace(minute=0, second=0, microsecond=0)
+	for i in range(int((now_datetime() - start).total_seconds() // 3600) + 1):
+		hour = (start + timedelta(hours=i)).strftime("%Y-%m-%d %H:00")
+		labels.append(hour[11:])
+		counts.append(int(by_hour[hour].jobs) if hour in by_hour else 0)
+		failures.append(int(by_hour[hour].failures or 0) if hour in by_hour else 0)
+	times = frappe.db.sql(
+		f"""SELECT wait_seconds, run_seconds FROM `tabAsync Job`
+		WHERE {conditions} AND status = 'Finished' ORDER BY creation DESC LIMIT {PERCENTILE_SAMPLE}""",
+		values,
+	)
+	waits = sorted(r[0] or 0 for r in times)
+	runs = sorted(r[1] or 0 for r in times)
+	return {
+		"hours": labels,
+		"jobs": counts,
+		"failures": failures,
+		"wait": {"p50": percentile(waits, 50), "p95": percentile(waits, 95)},
+		"run": {"p50": percentile(runs, 50), "p95": percentile(runs, 95)},
+		"sample": len(times),
+	}
+
+
+def _where(filters: dict, since) -> tuple[str, dict]:
+	conditions, values = ["creation >= %(since)s"], {"since": since}
+	for i, (field, value) in enumerate(filters.items()):
+		conditions.append(f"`{field}` = %(v{i})s")
+		values[f"v{i}"] = value
+	return " AND ".join(conditions), values
+
+
+def percentile(sorted_values: list[float], p: float) -> float | None:
+	"""Nearest-rank percentile of already sorted values."""
+	if not sorted_values:
+		return None
+	rank = max(1, -(-len(sorted_values) * p // 100))  # ceil(n·p/100)
+	return round(float(sorted_values[int(rank) - 1]), 3)

@@ -1,0 +1,1 @@
+import "./job_monitor/monitor";

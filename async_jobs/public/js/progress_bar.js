@@ -1,0 +1,63 @@
+// Small helpers shared by the monitor, the list and the forms.
+frappe.provide("async_jobs.ui");
+
+async_jobs.ui.STATUS_COLORS = {
+	Scheduled: "blue",
+	Queued: "gray",
+	Started: "orange",
+	Retrying: "yellow",
+	Finished: "green",
+	Failed: "red",
+	"Timed Out": "red",
+	Dead: "red",
+	Cancelled: "gray",
+	Lost: "red",
+};
+
+async_jobs.ui.indicator = (status) =>
+	`<span class="indicator-pill ${async_jobs.ui.STATUS_COLORS[status] || "gray"}">${__(status)}</span>`;
+
+async_jobs.ui.bar = (percent, message) => {
+	const value = Math.max(0, Math.min(100, Number(percent) || 0));
+	const text = frappe.utils.escape_html(message || "");
+	return `<div class="aj-progress" data-percent="${value}" title="${text}">
+		<div class="progress" style="height: 8px; margin: 2px 0;">
+			<div class="progress-bar" role="progressbar" style="width: ${value}%"
+				aria-valuenow="${value}" aria-valuemin="0" aria-valuemax="100"></div>
+		</div>
+		<div class="small text-muted"><span class="aj-percent">${value.toFixed(0)}%</span>
+			<span class="aj-message">${text}</span></div>
+	</div>`;
+};
+
+async_jobs.ui.update_bar = ($container, percent, message) => {
+	const value = Math.max(0, Math.min(100, Number(percent) || 0));
+	const $bar = $container.find(".aj-progress");
+	$bar.attr("data-percent", value);
+	$bar.find(".progress-bar").css("width", `${value}%`).attr("aria-valuenow", value);
+	$bar.find(".aj-percent").text(`${value.toFixed(0)}%`);
+	if (message != null) $bar.find(".aj-message").text(message);
+};
+
+async_jobs.ui.seconds = (s) => {
+	if (s == null) return "–";
+	s = Number(s);
+	if (s < 60) return `${s.toFixed(1)} s`;
+	if (s < 3600) return `${(s / 60).toFixed(1)} min`;
+	return `${(s / 3600).toFixed(1)} h`;
+};
+
+async_jobs.ui.confirm_action = (action, name, done) => {
+	const labels = { cancel: __("Cancel job {0}?", [name]), retry: __("Retry job {0}?", [name]) };
+	frappe.confirm(labels[action], () =>
+		frappe.call({
+			method: `async_jobs.api.${action}`,
+			args: { name },
+			freeze: true,
+			callback: (r) => {
+				frappe.show_alert({ message: __("Job {0}: {1}", [name, __(r.message.status)]), indicator: "blue" });
+				done && done(r.message);
+			},
+		})
+	);
+};
