@@ -14,7 +14,7 @@ from async_jobs.engine.waiting import Context, QueueFacts, why_waiting
 
 STAGER_KEY = "async_jobs:stager"  # set by the stager process every round, with a short expiry
 FAILED = [JobStatus.FAILED.value, JobStatus.TIMED_OUT.value, JobStatus.DEAD.value, JobStatus.LOST.value]
-LIMIT = 100
+LIMITS = {"running": 50, "waiting": 50, "failed": 15, "recent": 15}
 PERCENTILE_SAMPLE = 20000
 
 
@@ -24,29 +24,34 @@ def overview(filters: dict, since_hours: int = 24) -> dict:
 	since = now_datetime() - timedelta(hours=since_hours)
 	manager = permissions.is_manager()
 	queues = queue_facts() if manager else {}
+	ended = [s.value for s in JobStatus if s not in WAITING and s != JobStatus.STARTED]
 	return {
-		"running": _jobs({**base, "status": JobStatus.STARTED.value}, since=None),
-		"waiting": explain(_jobs({**base, "status": ["in", [s.value for s in WAITING]]}, since=None), queues),
-		"failed": _jobs({**base, "status": ["in", FAILED]}, since=since, extra=["traceback", "error_log"]),
-		"recent": _jobs(
-			{**base, "status": ["not in", [JobStatus.STARTED.value, *[s.value for s in WAITING]]]},
-			since=since,
-		),
+		"running": _jobs(base, "running", [JobStatus.STARTED.value]),
+		"waiting": explain(_jobs(base, "waiting", [s.value for s in WAITING]), queues),
+		"failed": _jobs(base, "failed", FAILED, since, extra=["traceback", "error_log"]),
+		"recent": _jobs(base, "recent", ended, since),
 		"queues": [{"queue": q, **vars(f), "oldest_wait": oldest_wait(q)} for q, f in queues.items()],
 		"charts": charts({k: v for k, v in base.items() if k != "status"}, since),
 		"is_manager": manager,
 	}
 
 
-def _jobs(filters: dict, since, extra: list[str] | None = None) -> list[dict]:
+def _jobs(
+	base: dict, section: str, statuses: list[str], since=None, extra: list[str] | None = None
+) -> list[dict]:
+	"""A section's jobs: its statuses, narrowed to the status filter if one was given (none if it excludes them)."""
+	wanted = base.get("status")
+	if wanted and wanted not in statuses:
+		return []
+	filters = {**base, "status": wanted or ["in", statuses]}
 	if since:
-		filters = {**filters, "creation": [">=", since]}
+		filters["creation"] = [">=", since]
 	return frappe.get_all(
 		"Async Job",
 		filters=filters,
 		fields=[*jobs.HANDLE_FIELDS, "worker", *(extra or [])],
 		order_by="creation desc",
-		limit_page_length=LIMIT,
+		limit_page_length=LIMITS[section],
 	)
 
 

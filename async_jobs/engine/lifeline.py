@@ -49,12 +49,16 @@ FIELDS = [
 ]
 
 
+def recover_after() -> float:
+	return float(frappe.conf.get("async_jobs_recover_seconds") or RECOVER_AFTER)
+
+
 def stale_after() -> float:
 	return float(frappe.conf.get("async_jobs_lifeline_stale_seconds") or STALE_AFTER)
 
 
-def reconcile() -> dict[str, int]:
-	"""One pass over this site's started and waiting jobs; returns counts of what it did."""
+def reconcile(recover_waiting: bool = True) -> dict[str, int]:
+	"""One pass over this site's started jobs and (unless told not to) its waiting jobs; returns counts."""
 	counts = {"lost": 0, "killed": 0, "recovered": 0, "gone": 0}
 	conn = get_redis_conn()
 	for row in frappe.get_all("Async Job", filters={"status": JobStatus.STARTED.value}, fields=FIELDS):
@@ -63,6 +67,8 @@ def reconcile() -> dict[str, int]:
 			counts["killed"] += kill_overdue(row, conn)
 		elif verdict:
 			counts["lost"] += record_lost(row, verdict)
+	if not recover_waiting:
+		return counts
 	cutoff = now_datetime() - timedelta(
 		seconds=float(frappe.conf.get("async_jobs_recover_seconds") or RECOVER_AFTER)
 	)

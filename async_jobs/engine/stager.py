@@ -31,7 +31,12 @@ def run(interval: float = 1.0, lifeline_every: float = 10.0, stop=lambda: False)
 		time.sleep(wait)
 
 
+_last_recovery: dict[str, float] = {}
+
+
 def reconcile_all_sites() -> dict[str, dict]:
+	"""A lifeline pass per site. Started jobs are checked every pass; the scan of waiting jobs for vanished RQ
+	jobs (a query over the whole backlog) runs at most once per `recover_after` seconds per site."""
 	with frappe.init_site():
 		sites = get_sites()
 	results = {}
@@ -40,7 +45,10 @@ def reconcile_all_sites() -> dict[str, dict]:
 			frappe.init(site=site)
 			frappe.connect()
 			if "async_jobs" in frappe.get_installed_apps():
-				results[site] = lifeline.reconcile()
+				due = time.monotonic() - _last_recovery.get(site, 0) >= lifeline.recover_after()
+				results[site] = lifeline.reconcile(recover_waiting=due)
+				if due:
+					_last_recovery[site] = time.monotonic()
 				frappe.db.commit()
 		except Exception:
 			logger.exception(f"lifeline failed for {site}")  # MariaDB restarting, site being made, …

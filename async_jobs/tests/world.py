@@ -51,6 +51,8 @@ JOB_TYPES = [
 		"queue": "default",
 		"reference_doctype": "AJ Data Record",
 		"dedup": "until_finished",
+		"label": "Process Items",
+		"button": {"label": "Process Items", "method": "async_jobs.tests.data_record.start_processing"},
 	},
 ]
 

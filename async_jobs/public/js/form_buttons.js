@@ -17,6 +17,7 @@ async_jobs.form.start = (frm, job_type) => {
 		args,
 		callback: (r) => {
 			if (!r.message) return;
+			frm.reload_doc(); // the start may have changed the document (a status, say)
 			async_jobs.form.show(frm, r.message.name, job_type.label, 0, __("Queued"));
 			frappe.show_alert({ message: __("{0} started in the background", [__(job_type.label)]), indicator: "blue" });
 		},

@@ -105,7 +105,7 @@ async_jobs.JobMonitor = class JobMonitor {
 			[__("Job"), (j) => this.job_link(j)],
 			[__("Progress"), (j) => async_jobs.ui.bar(j.progress_percent, j.progress_message)],
 			[__("Worker"), (j) => esc(j.worker)],
-			[__("Started"), (j) => esc(frappe.datetime.comment_when(j.started_at))],
+			[__("Started"), (j) => frappe.datetime.comment_when(j.started_at)],
 			[__(""), (j) => this.action_button("cancel", j, __("Cancel"))],
 		]);
 		this.render_table(".aj-waiting", __("Waiting"), data.waiting, [
@@ -121,14 +121,14 @@ async_jobs.JobMonitor = class JobMonitor {
 			[__("Error"), (j) => this.error_cell(j)],
 			[__("Attempts"), (j) => esc(j.attempts)],
 			[__(""), (j) => this.action_button("retry", j, __("Retry"))],
-		]);
+		], "status=" + encodeURIComponent(JSON.stringify(["in", ["Failed", "Timed Out", "Dead", "Lost"]])));
 		this.render_table(".aj-recent", __("Recently ended"), data.recent, [
 			[__("Job"), (j) => this.job_link(j)],
 			[__("Status"), (j) => async_jobs.ui.indicator(j.status)],
 			[__("Waited"), (j) => esc(async_jobs.ui.seconds(j.wait_seconds))],
 			[__("Ran"), (j) => esc(async_jobs.ui.seconds(j.run_seconds))],
-			[__("Ended"), (j) => esc(frappe.datetime.comment_when(j.ended_at))],
-		]);
+			[__("Ended"), (j) => (j.ended_at ? frappe.datetime.comment_when(j.ended_at) : "")],
+		], "");
 	}
 
 	job_link(job) {
@@ -148,13 +148,16 @@ async_jobs.JobMonitor = class JobMonitor {
 		return `<div class="text-danger">${esc(job.error)}</div>${trace}`;
 	}
 
-	render_table(selector, title, jobs, columns) {
+	render_table(selector, title, jobs, columns, list_filter) {
 		const $section = this.$body.find(selector);
 		const head = columns.map(([label]) => `<th>${label}</th>`).join("");
+		const more = list_filter
+			? ` <a class="small" href="/app/async-job?${list_filter}">${__("All in the list")}</a>`
+			: "";
 		const rows = (jobs || [])
 			.map((job) => `<tr data-job="${esc(job.name)}">${columns.map(([, cell]) => `<td>${cell(job)}</td>`).join("")}</tr>`)
 			.join("");
-		$section.html(`<h5 class="mt-4">${title} <span class="text-muted">(${(jobs || []).length})</span></h5>
+		$section.html(`<h5 class="mt-4">${title} <span class="text-muted">(${(jobs || []).length})</span>${more}</h5>
 			${rows ? `<table class="table table-sm aj-table"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`
 				: `<div class="text-muted small">${__("None")}</div>`}`);
 	}
@@ -176,32 +179,42 @@ async_jobs.JobMonitor = class JobMonitor {
 
 	render_charts(charts) {
 		if (!charts) return;
+		const value = (v) => (v == null ? 0 : v);
+		const hours = {
+			labels: charts.hours,
+			datasets: [
+				{ name: __("Jobs"), values: charts.jobs },
+				{ name: __("Failures"), values: charts.failures },
+			],
+		};
+		const times = {
+			labels: [__("Wait"), __("Run")],
+			datasets: [
+				{ name: "p50", values: [value(charts.wait.p50), value(charts.run.p50)] },
+				{ name: "p95", values: [value(charts.wait.p95), value(charts.run.p95)] },
+			],
+		};
+		const key = JSON.stringify([hours, times]);
+		if (key === this.charts_key) return; // unchanged: no redraw (and no animation from zero)
+		this.charts_key = key;
+		if (this.hours_chart) {
+			this.hours_chart.update(hours);
+			this.times_chart.update(times);
+			return;
+		}
 		this.hours_chart = new frappe.Chart(this.$body.find(".aj-chart-hours")[0], {
 			title: __("Jobs and failures per hour"),
 			type: "bar",
 			height: 220,
 			colors: ["blue", "red"],
-			data: {
-				labels: charts.hours,
-				datasets: [
-					{ name: __("Jobs"), values: charts.jobs },
-					{ name: __("Failures"), values: charts.failures },
-				],
-			},
+			data: hours,
 		});
-		const value = (v) => (v == null ? 0 : v);
 		this.times_chart = new frappe.Chart(this.$body.find(".aj-chart-times")[0], {
-			title: __("Wait and run time (s), {0} jobs", [charts.sample]),
+			title: __("Wait and run time (s), p50 and p95 of {0} finished jobs", [charts.sample]),
 			type: "bar",
 			height: 220,
 			colors: ["light-blue", "blue"],
-			data: {
-				labels: [__("Wait"), __("Run")],
-				datasets: [
-					{ name: "p50", values: [value(charts.wait.p50), value(charts.run.p50)] },
-					{ name: "p95", values: [value(charts.wait.p95), value(charts.run.p95)] },
-				],
-			},
+			data: times,
 		});
 	}
 };
