@@ -48,7 +48,8 @@ def my_jobs(
 	start: int = 0,
 ) -> list[dict]:
 	"""The session user's jobs (managers: everyone's, or one owner's), newest first."""
-	return jobs.list_jobs(status, job_type, queue, owner, reference_doctype, reference_name, limit, start)
+	filters = jobs.visible_filters(status, job_type, queue, owner, reference_doctype, reference_name)
+	return jobs.list_jobs(filters, limit, start)
 
 
 @frappe.whitelist(methods=["POST"])

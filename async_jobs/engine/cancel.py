@@ -14,6 +14,8 @@ CANCEL_FLAG_TTL = 24 * 3600
 def cancel(name: str) -> str:
 	"""Cancel job `name`; return its status afterwards. Ended jobs are left as they are."""
 	row = frappe.db.get_value("Async Job", name, ["status", "rq_job_id"], as_dict=True, for_update=True)
+	if not row:
+		frappe.throw(_("Async Job {0} not found").format(name), frappe.DoesNotExistError)
 	status = JobStatus(row.status)
 	by = _("Cancelled by {0}").format(frappe.session.user)
 	if status in WAITING:

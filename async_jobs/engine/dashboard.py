@@ -15,7 +15,8 @@ from async_jobs.engine.waiting import Context, QueueFacts, why_waiting
 STAGER_KEY = "async_jobs:stager"  # set by the stager process every round, with a short expiry
 FAILED = [JobStatus.FAILED.value, JobStatus.TIMED_OUT.value, JobStatus.DEAD.value, JobStatus.LOST.value]
 LIMITS = {"running": 50, "waiting": 50, "failed": 15, "recent": 15}
-PERCENTILE_SAMPLE = 20000
+PERCENTILE_SAMPLE = 5000  # the newest finished jobs of the period
+CHARTS_CACHE_SECONDS = 30  # aggregates over a day need not be fresher than this
 
 
 def overview(filters: dict, since_hours: int = 24) -> dict:
@@ -91,6 +92,16 @@ def explain(rows: list[dict], queues: dict[str, QueueFacts]) -> list[dict]:
 
 
 def charts(filters: dict, since) -> dict:
+	"""charts_uncached(), kept CHARTS_CACHE_SECONDS per filter set and period."""
+	key = "async_jobs:charts:" + frappe.as_json([sorted(filters.items()), since.strftime("%Y-%m-%d %H")])
+	cached = frappe.cache.get_value(key)
+	if cached is None:
+		cached = charts_uncached(filters, since)
+		frappe.cache.set_value(key, cached, expires_in_sec=CHARTS_CACHE_SECONDS)
+	return cached
+
+
+def charts_uncached(filters: dict, since) -> dict:
 	"""Jobs and failures per hour, and wait / run time p50 and p95, over the period."""
 	conditions, values = _where(filters, since)
 	hourly = frappe.db.sql(

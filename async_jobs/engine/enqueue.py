@@ -204,6 +204,8 @@ def enqueue(
 			"dedup_lock": lock,
 		}
 	)
+	job.name = frappe.generate_hash(length=10)  # named up front: the RQ id goes into the same INSERT
+	job.rq_job_id = transport.full_rq_job_id(job.name)
 	with _database(after_commit) as db:
 		existing = _insert_unless_duplicate(job, db, lock)
 		if existing:
@@ -212,7 +214,6 @@ def enqueue(
 					_("Job {0} with the same dedup key is still active").format(existing), DuplicateJobError
 				)
 			return _holder_doc(db, existing)  # a locking read: it committed after our snapshot began
-		job.db_set("rq_job_id", transport.full_rq_job_id(job.name), update_modified=False)
 
 	def push():
 		transport.push(job.name, queue, timeout, kwargs, at_front=bool(at_front), run_at=when)
@@ -224,21 +225,27 @@ def enqueue(
 	return job
 
 
+def _insert(job) -> None:
+	"""The row alone: the ledger has no validations or hooks to run, and Document.insert's cost them per job."""
+	job.set_user_and_timestamp()
+	job.db_insert()
+
+
 def _insert_unless_duplicate(job, db, lock: str | None) -> str | None:
 	"""Insert the row; with a dedup lock, the unique index decides atomically. Return the holder on a clash."""
 	if not lock:
-		job.insert(ignore_permissions=True)
+		_insert(job)
 		return None
 	db.savepoint("async_jobs_dedup")
 	try:
-		job.insert(ignore_permissions=True)
+		_insert(job)
 		return None
 	except frappe.UniqueValidationError:
 		db.rollback(save_point="async_jobs_dedup")
 		frappe.clear_last_message()  # the clash is expected, not a message for the user
 		holder = _read_holder(db, lock)
 		if not holder:  # the holder ended between our insert and this read: try once more
-			job.insert(ignore_permissions=True)
+			_insert(job)
 			return None
 		return holder
 

@@ -108,18 +108,8 @@ def visible_filters(
 	return filters
 
 
-def list_jobs(
-	status: str | None = None,
-	job_type: str | None = None,
-	queue: str | None = None,
-	owner: str | None = None,
-	reference_doctype: str | None = None,
-	reference_name: str | None = None,
-	limit: int = 20,
-	start: int = 0,
-) -> list[dict]:
-	"""Jobs the session user may see, newest first. Only managers may filter by another owner."""
-	filters = visible_filters(status, job_type, queue, owner, reference_doctype, reference_name)
+def list_jobs(filters: dict, limit: int = 20, start: int = 0) -> list[dict]:
+	"""Jobs matching `filters` (from visible_filters, which checks permission), newest first."""
 	if not 1 <= limit <= MAX_LIST or start < 0:
 		frappe.throw(
 			_("limit must be 1 to {0} and start not negative").format(MAX_LIST), frappe.ValidationError

@@ -114,3 +114,12 @@ def chaos_job(run: str, index: int, duration: float, steps: int = 3) -> int:
 		"INSERT INTO aj_chaos_effect (run, job_index, pid) VALUES (%s, %s, %s)", (run, index, os.getpid())
 	)
 	return index
+
+
+def bare_loop(calls: int) -> float:
+	"""progress_loop's loop without the progress() call: the baseline of the progress benchmark."""
+	started = time.perf_counter()
+	done = 0
+	for i in range(calls):
+		done = i + 1
+	return time.perf_counter() - started if done == calls else -1.0

@@ -1,0 +1,299 @@
+"""async_jobs benchmarks, each side by side with the baseline it must beat, in one run; prints ratios.
+
+	cd <bench>/sites && ../env/bin/python -m benchmarks.run [--quick]      (scripts/benchmark does this)
+
+1. enqueue rate      async_jobs.enqueue vs frappe.enqueue vs raw RQ (loop, and RQ's enqueue_many), no worker running
+2. no-op jobs/s      the same worker (one `bench worker`) drains plain Frappe jobs, then tracked jobs
+3. realistic jobs/s  the same, for a job that inserts a document and commits
+4. progress()        1,000,000 calls inside a tracked job, against the same loop without the call
+5. queries           the Job Monitor and list queries at 1,000,000 ledger rows (spread over 30 days): p50 / p95
+"""
+
+import argparse
+import statistics
+import sys
+import time
+
+import frappe
+from frappe.utils.background_jobs import enqueue as frappe_enqueue
+from frappe.utils.background_jobs import execute_job, get_queue
+from rq import Queue
+
+import async_jobs
+
+SITE_JOB = "async_jobs.tests.fixtures."
+QUEUE = "long"
+
+
+class Table:
+	def __init__(self):
+		self.rows: list[tuple[str, str, str, str]] = []
+
+	def add(self, what: str, ours: float, baseline: float, unit: str, higher_is_better: bool = True):
+		ratio = ours / baseline if higher_is_better else baseline / ours
+		self.rows.append((what, f"{ours:,.1f} {unit}", f"{baseline:,.1f} {unit}", f"{ratio:.2f}×"))
+		print(
+			f"  {what}: ours {ours:,.1f} {unit}, baseline {baseline:,.1f} {unit}, ratio {ratio:.2f}",
+			flush=True,
+		)
+
+	def show(self):
+		widths = [
+			max(len(r[i]) for r in [("what", "async_jobs", "baseline", "ratio"), *self.rows])
+			for i in range(4)
+		]
+		line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))  # noqa: E731
+		print("\n" + line(("what", "async_jobs", "baseline", "ratio")))
+		for row in self.rows:
+			print(line(row))
+
+
+def timed(fn) -> float:
+	started = time.perf_counter()
+	fn()
+	return time.perf_counter() - started
+
+
+def empty_queue():
+	get_queue(QUEUE).empty()
+
+
+def enqueue_rate(table: Table, n: int):
+	print(f"1. enqueue rate ({n} jobs each, no worker)", flush=True)
+	q = get_queue(QUEUE)
+	empty_queue()
+
+	def plain():
+		for i in range(n):
+			frappe_enqueue(SITE_JOB + "add", queue=QUEUE, a=i, b=1)
+
+	def raw():
+		for _ in range(n):
+			q.enqueue_call(
+				execute_job, kwargs={"site": frappe.local.site, "method": SITE_JOB + "add", "kwargs": {}}
+			)
+
+	def raw_bulk():
+		q.enqueue_many(
+			[
+				Queue.prepare_data(
+					execute_job, kwargs={"site": frappe.local.site, "method": SITE_JOB + "add"}
+				)
+				for _ in range(n)
+			]
+		)
+
+	names = []
+
+	def tracked():
+		for i in range(n):
+			names.append(async_jobs.enqueue(SITE_JOB + "add", {"a": i, "b": 1}, queue=QUEUE).name)
+			if i % 500 == 499:
+				frappe.db.commit()
+		frappe.db.commit()
+
+	t_plain, t_raw, t_bulk = timed(plain), timed(raw), timed(raw_bulk)
+	t_tracked = timed(tracked)
+	empty_queue()
+	frappe.db.delete("Async Job", {"name": ["in", names]})
+	frappe.db.commit()
+	table.add("enqueue: tracked vs frappe.enqueue", n / t_tracked, n / t_plain, "jobs/s")
+	table.add("enqueue: tracked vs raw RQ loop", n / t_tracked, n / t_raw, "jobs/s")
+	table.add("enqueue: tracked vs raw RQ enqueue_many", n / t_tracked, n / t_bulk, "jobs/s")
+
+
+def drain(n: int, start_plain, start_tracked) -> tuple[float, float]:
+	"""Time one worker draining n plain jobs, then n tracked jobs."""
+	from async_jobs.tests import harness
+
+	empty_queue()
+	worker = harness.start_worker(QUEUE)
+	try:
+		q = get_queue(QUEUE)
+		started = time.perf_counter()
+		start_plain(n)
+		harness.wait_for(
+			lambda: q.count == 0 and not q.started_job_registry.count, timeout=1800, interval=0.05
+		)
+		plain = time.perf_counter() - started
+		started = time.perf_counter()
+		names = start_tracked(n)
+		harness.wait_for(
+			lambda: (
+				frappe.db.rollback()
+				or frappe.db.count("Async Job", {"name": ["in", names], "status": "Finished"}) == n
+			),
+			timeout=1800,
+			interval=0.1,
+		)
+		tracked = time.perf_counter() - started
+		frappe.db.delete("Async Job", {"name": ["in", names]})
+		frappe.db.commit()
+		return plain, tracked
+	finally:
+		worker.stop()
+
+
+def throughput(table: Table, n: int):
+	print(f"2. no-op jobs through one bench worker ({n} each)", flush=True)
+
+	def plain(count):
+		for i in range(count):
+			frappe_enqueue(SITE_JOB + "add", queue=QUEUE, a=i, b=1)
+		frappe.db.commit()
+
+	def tracked(count):
+		names = [
+			async_jobs.enqueue(SITE_JOB + "add", {"a": i, "b": 1}, queue=QUEUE).name for i in range(count)
+		]
+		frappe.db.commit()
+		return names
+
+	t_plain, t_tracked = drain(n, plain, tracked)
+	table.add("no-op jobs/s per worker: tracked vs plain", n / t_tracked, n / t_plain, "jobs/s")
+
+	print(f"3. realistic jobs (insert a ToDo and commit) through one bench worker ({n} each)", flush=True)
+
+	def plain_real(count):
+		for i in range(count):
+			frappe_enqueue(SITE_JOB + "record_marker", queue=QUEUE, marker=f"bench-plain-{i}")
+		frappe.db.commit()
+
+	def tracked_real(count):
+		names = [
+			async_jobs.enqueue(SITE_JOB + "record_marker", {"marker": f"bench-tracked-{i}"}, queue=QUEUE).name
+			for i in range(count)
+		]
+		frappe.db.commit()
+		return names
+
+	t_plain, t_tracked = drain(n, plain_real, tracked_real)
+	frappe.db.delete("ToDo", {"description": ["like", "bench-%"]})
+	frappe.db.commit()
+	table.add("realistic jobs/s per worker: tracked vs plain", n / t_tracked, n / t_plain, "jobs/s")
+
+
+def progress_cost(table: Table, calls: int):
+	print(f"4. progress() cost: {calls:,} calls inside a tracked job", flush=True)
+	from async_jobs.tests import harness
+
+	worker = harness.start_worker(QUEUE)
+	try:
+		with_calls = async_jobs.enqueue(
+			SITE_JOB + "progress_loop", {"calls": calls}, queue=QUEUE, timeout=600
+		)
+		bare = async_jobs.enqueue(SITE_JOB + "bare_loop", {"calls": calls}, queue=QUEUE, timeout=600)
+		frappe.db.commit()
+		results = {}
+		for job in (with_calls, bare):
+			results[job.name] = harness.wait_for(
+				lambda name=job.name: (
+					frappe.db.rollback()
+					or frappe.db.get_value("Async Job", {"name": name, "status": "Finished"}, "result")
+				),
+				timeout=600,
+				interval=0.2,
+			)
+		seconds = float(results[with_calls.name])
+		baseline = float(results[bare.name])
+		print(f"  {calls:,} progress() calls took {seconds:.3f} s (the bare loop {baseline:.3f} s)")
+		table.add(
+			f"{calls:,} progress() calls: seconds", seconds, max(baseline, 1e-9), "s", higher_is_better=False
+		)
+	finally:
+		worker.stop()
+
+
+def queries(table: Table, rows: int):
+	print(f"5. Job Monitor and list queries at {rows:,} ledger rows", flush=True)
+	from async_jobs.engine import dashboard, jobs
+	from async_jobs.tests import world
+
+	existing = frappe.db.count("Async Job", {"name": ["like", "bench-%"]})
+	if existing < rows:
+		fill(rows - existing, start=existing)
+	samples: dict[str, list[float]] = {}
+
+	def measure(label, fn, repeat=30):
+		fn()  # warm
+		samples[label] = [timed(fn) * 1000 for _ in range(repeat)]
+
+	frappe.set_user(world.MANAGER)
+	measure("monitor (manager, everything)", lambda: dashboard.overview({}))
+	measure("list: newest 20 of all", lambda: jobs.list_jobs(jobs.visible_filters(), 20))
+	measure("list: failed, newest 20", lambda: jobs.list_jobs(jobs.visible_filters(status="Failed"), 20))
+	frappe.set_user(world.OWNER)
+	measure("monitor (a user's own jobs)", lambda: dashboard.overview({}))
+	measure("list: a user's newest 20", lambda: jobs.list_jobs(jobs.visible_filters(), 20))
+	frappe.set_user("Administrator")
+	remove_filler()
+	for label, values in samples.items():
+		values.sort()
+		p50, p95 = statistics.median(values), values[int(len(values) * 0.95) - 1]
+		table.rows.append(
+			(f"{label} at {rows:,} rows", f"p50 {p50:.1f} ms", f"p95 {p95:.1f} ms", "target p95 < 50 ms")
+		)
+		print(f"  {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms", flush=True)
+
+
+def remove_filler():
+	"""Delete the generated rows in chunks (short statements, no long lock)."""
+	started = time.perf_counter()
+	while True:
+		frappe.db.sql("DELETE FROM `tabAsync Job` WHERE name LIKE 'bench-%%' LIMIT 50000")
+		deleted = frappe.db._cursor.rowcount
+		frappe.db.commit()
+		if deleted < 50000:
+			break
+	print(f"  removed the generated rows in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def fill(count: int, start: int = 0):
+	"""Bulk-insert `count` ledger rows spread over 30 days (MariaDB's sequence engine: no Python loop)."""
+	from async_jobs.tests import world
+
+	started = time.perf_counter()
+	frappe.db.sql(
+		f"""INSERT INTO `tabAsync Job` (name, creation, modified, owner, modified_by, docstatus, job_type, method,
+			queue, status, notify, queued_at, started_at, ended_at, wait_seconds, run_seconds, attempts, max_attempts,
+			progress_percent)
+		SELECT CONCAT('bench-', seq), ts, ts, ELT(1 + MOD(seq, 4), %(a)s, %(b)s, %(c)s, 'Administrator'), 'Administrator', 0,
+			ELT(1 + MOD(seq, 5), 'sync-orders', 'send-mail', 'rebuild-ledger', 'import', 'report'), 'bench.method',
+			ELT(1 + MOD(seq, 3), 'short', 'default', 'long'),
+			ELT(1 + MOD(seq, 20), 'Failed', 'Dead', 'Timed Out', 'Cancelled', 'Finished', 'Finished', 'Finished',
+				'Finished', 'Finished', 'Finished', 'Finished', 'Finished', 'Finished', 'Finished', 'Finished',
+				'Finished', 'Finished', 'Finished', 'Finished', 'Finished'),
+			'On Failure', ts, ts + INTERVAL 1 SECOND, ts + INTERVAL 3 SECOND, MOD(seq, 7) / 3.0, MOD(seq, 11) / 2.0, 1, 1, 100
+		FROM (SELECT seq, NOW() - INTERVAL (seq * 2592000 / {count + start}) SECOND AS ts
+			FROM seq_{start + 1}_to_{start + count}) AS s""",
+		{"a": world.OWNER, "b": world.OTHER, "c": world.MANAGER},
+	)
+	frappe.db.commit()
+	print(f"  inserted {count:,} rows in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def main():
+	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+	parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+	parser.add_argument("--only", nargs="*", default=["enqueue", "throughput", "progress", "queries"])
+	args = parser.parse_args()
+	from async_jobs.tests import harness
+
+	frappe.init(site=harness.SITE, sites_path=str(harness.SITES))
+	frappe.connect()
+	frappe.set_user("Administrator")
+	table = Table()
+	sizes = (
+		{"enqueue": 300, "throughput": 60, "progress": 100_000, "queries": 20_000}
+		if args.quick
+		else {"enqueue": 3000, "throughput": 300, "progress": 1_000_000, "queries": 1_000_000}
+	)
+	steps = {"enqueue": enqueue_rate, "throughput": throughput, "progress": progress_cost, "queries": queries}
+	for name in args.only:
+		steps[name](table, sizes[name])
+	table.show()
+	frappe.destroy()
+
+
+if __name__ == "__main__":
+	sys.exit(main())
