@@ -141,3 +141,16 @@ def clients(web):
 	yield sessions
 	for session in sessions.values():
 		session.close()
+
+
+def pytest_collection_modifyitems(items):
+	"""The chaos suite runs last: it kills workers, flushes the queue Redis and restarts MariaDB under the others."""
+	items.sort(key=lambda item: item.get_closest_marker("chaos") is not None)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+	report = yield
+	if report.when == "call":
+		item.failed_call = report.failed
+	return report
