@@ -74,7 +74,9 @@ def oldest_wait(queue: str) -> float | None:
 
 
 def explain(rows: list[dict], queues: dict[str, QueueFacts]) -> list[dict]:
-	"""Add `wait_seconds` so far and `why` to waiting jobs."""
+	"""Add `waited_seconds` so far and `why` to waiting jobs."""
+	if not rows:
+		return rows
 	conn = get_redis_conn()
 	context = Context(
 		now=now_datetime(),

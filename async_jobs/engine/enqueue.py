@@ -160,8 +160,9 @@ def enqueue(
 	`method` is a dotted path, a function, or the name of a registered job type (whose policy then applies).
 	`notify` is when the owner gets a Notification Log entry: "On Failure" (default), "Always" or "Never".
 	`retry` is the retry policy: a number of attempts, a dict of RetryPolicy fields, or a RetryPolicy (default:
-	the job type's, else no retries). With a dedup key, a second enqueue while the first job waits (until_started) or has not ended
-	(until_finished) returns the first job, or raises DuplicateJobError with on_duplicate="raise".
+	the job type's, else no retries). With a dedup key, a second enqueue while the first job waits
+	(until_started) or has not ended (until_finished) returns the first job, or raises DuplicateJobError with
+	on_duplicate="raise".
 	"""
 	spec, path = _resolve(method, job_type)
 	queue = queue or (spec.queue if spec else "default")

@@ -69,9 +69,7 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 			counts["lost"] += record_lost(row, verdict)
 	if not recover_waiting:
 		return counts
-	cutoff = now_datetime() - timedelta(
-		seconds=float(frappe.conf.get("async_jobs_recover_seconds") or RECOVER_AFTER)
-	)
+	cutoff = now_datetime() - timedelta(seconds=recover_after())
 	waiting = frappe.get_all(
 		"Async Job",
 		filters={"status": ["in", [s.value for s in WAITING]], "modified": ["<", cutoff]},
