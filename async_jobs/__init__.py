@@ -20,6 +20,22 @@ def enqueue(method, kwargs=None, **options):
 	return _enqueue(method, kwargs, **options)
 
 
+def enqueue_batch(method, items, **options):
+	"""One tracked child job per argument set, grouped in an Async Job Batch with aggregated progress and
+	callbacks (on_success, on_complete, on_failure); see async_jobs.engine.batches. Returns the batch."""
+	from async_jobs.engine.batches import enqueue_batch as _enqueue_batch
+
+	return _enqueue_batch(method, items, **options)
+
+
+def enqueue_for_records(method, doctype, filters=None, **options):
+	"""One tracked child job per chunk of matching records (method(names=[...])), planned by keyset pagination;
+	see async_jobs.engine.batches. Returns the Async Job Batch."""
+	from async_jobs.engine.batches import enqueue_for_records as _enqueue_for_records
+
+	return _enqueue_for_records(method, doctype, filters, **options)
+
+
 def progress(done, total=None, message=None):
 	"""Report progress from inside a tracked job (throttled; raises JobCancelled once cancel was asked)."""
 	from async_jobs.engine.progress import progress as _progress

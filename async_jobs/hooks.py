@@ -18,8 +18,14 @@ after_install = "async_jobs.engine.install.ensure_roles"
 after_migrate = ["async_jobs.engine.install.ensure_roles"]
 
 # Owners see their own jobs; managers (Async Jobs Manager, System Manager) see all
-permission_query_conditions = {"Async Job": "async_jobs.engine.permissions.query_conditions"}
-has_permission = {"Async Job": "async_jobs.engine.permissions.has_permission"}
+permission_query_conditions = {
+	"Async Job": "async_jobs.engine.permissions.query_conditions",
+	"Async Job Batch": "async_jobs.engine.permissions.batch_query_conditions",
+}
+has_permission = {
+	"Async Job": "async_jobs.engine.permissions.has_permission",
+	"Async Job Batch": "async_jobs.engine.permissions.has_permission",
+}
 
 # Scheduler entry points live in async_jobs/tasks.py, one line each
 scheduler_events = {

@@ -4,15 +4,16 @@ its next progress() call, or is hard-stopped by its monitor after a grace period
 import frappe
 from frappe import _
 
-from async_jobs.engine import lifecycle, transport
+from async_jobs.engine import batches, lifecycle, transport
 from async_jobs.engine.progress import cancel_key
 from async_jobs.engine.status import WAITING, JobStatus
 
 CANCEL_FLAG_TTL = 24 * 3600
 
 
-def cancel(name: str) -> str:
-	"""Cancel job `name`; return its status afterwards. Ended jobs are left as they are."""
+def cancel(name: str, settle_batch: bool = True) -> str:
+	"""Cancel job `name`; return its status afterwards. Ended jobs are left as they are. A batch child's batch is
+	settled after the commit, unless the caller (cancelling the whole batch) does it once at the end."""
 	row = frappe.db.get_value("Async Job", name, ["status", "rq_job_id"], as_dict=True, for_update=True)
 	if not row:
 		frappe.throw(_("Async Job {0} not found").format(name), frappe.DoesNotExistError)
@@ -21,6 +22,8 @@ def cancel(name: str) -> str:
 	if status in WAITING:
 		lifecycle.cancel(name, error=by)
 		frappe.db.after_commit.add(lambda: transport.remove(row.rq_job_id))
+		if settle_batch:
+			frappe.db.after_commit.add(lambda: batches.child_ended(name))
 		return JobStatus.CANCELLED.value
 	if status == JobStatus.STARTED:
 		frappe.db.set_value("Async Job", name, "cancel_requested", 1, update_modified=False)

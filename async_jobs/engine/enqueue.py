@@ -154,6 +154,7 @@ def enqueue(
 	job_type: str | None = None,
 	retry: "RetryPolicy | dict | int | None" = None,
 	notify: str | None = None,
+	batch: str | None = None,
 ):
 	"""Track and enqueue `method(**kwargs)`; return the Async Job document.
 
@@ -162,7 +163,7 @@ def enqueue(
 	`retry` is the retry policy: a number of attempts, a dict of RetryPolicy fields, or a RetryPolicy (default:
 	the job type's, else no retries). With a dedup key, a second enqueue while the first job waits
 	(until_started) or has not ended (until_finished) returns the first job, or raises DuplicateJobError with
-	on_duplicate="raise".
+	on_duplicate="raise". `batch` makes the job a child of that Async Job Batch (see engine/batches.py).
 	"""
 	spec, path = _resolve(method, job_type)
 	queue = queue or (spec.queue if spec else "default")
@@ -194,6 +195,7 @@ def enqueue(
 			"queued_at": None if when else now_datetime(),
 			"reference_doctype": reference_doctype,
 			"reference_name": reference_name,
+			"batch": batch,
 			"arguments": json.dumps(redact(kwargs), indent=1, sort_keys=True, default=str),
 			"encrypted_arguments": seal(kwargs),
 			"max_attempts": policy.max_attempts,

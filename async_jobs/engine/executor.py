@@ -14,7 +14,7 @@ import frappe
 from frappe.utils import cstr, now_datetime
 from rq import get_current_job
 
-from async_jobs.engine import lifecycle, notify, transport
+from async_jobs.engine import batches, lifecycle, notify, transport
 from async_jobs.engine.dispatch import dispatch
 from async_jobs.engine.errors import JobCancelled, Snooze
 from async_jobs.engine.monitor import JobMonitor
@@ -34,6 +34,7 @@ ROW_FIELDS = (
 	"retry_policy",
 	"reference_doctype",
 	"reference_name",
+	"batch",
 )
 RESCHEDULING = ("retry_later", "snooze")
 
@@ -123,6 +124,8 @@ def record_outcome(job, verb: str, delay: float | None, fields: dict) -> None:
 	frappe.db.commit()
 	if TRANSITIONS[verb][1] in TERMINAL:
 		progress.publish("async_jobs:finished", status=status, error=fields.get("error"))
+		if job.batch:
+			batches.child_ended(job.name, job.batch)
 		notify.job_ended(job.name)
 	else:
 		progress.publish(status=status, error=fields.get("error"), run_at=str(run_at))

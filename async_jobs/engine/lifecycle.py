@@ -1,7 +1,8 @@
 """The only writer of Async Job status: each verb is one compare-and-set UPDATE guarded by the transition table.
 
 A transition that loses a race (the job was cancelled while a worker picked it up, say) changes nothing and
-returns False, so callers never overwrite a state they did not expect.
+returns False, so callers never overwrite a state they did not expect. A batch child's end (or its retry by hand)
+also moves its batch's counters, in the same transaction: each end is counted exactly once.
 """
 
 from datetime import datetime
@@ -9,9 +10,10 @@ from datetime import datetime
 import frappe
 from frappe.utils import now_datetime
 
-from async_jobs.engine.status import TERMINAL, TRANSITIONS, JobStatus
+from async_jobs.engine.status import FAILED_ENDS, TERMINAL, TRANSITIONS, JobStatus
 
 TABLE = "`tabAsync Job`"
+BATCH_TABLE = "`tabAsync Job Batch`"
 
 # SQL run for each target state, in addition to status and modified.
 _STARTED = (
@@ -52,12 +54,43 @@ def build(name: str, verb: str, now: datetime | None = None, **fields) -> tuple[
 	return sql, values
 
 
+def batch_count(name: str, status: JobStatus, sign: int = 1) -> tuple[str, dict]:
+	"""The UPDATE that counts job `name` ending in `status` (sign -1: un-counts it) on its batch, if it has one."""
+	values = {
+		"name": name,
+		"ended": sign,
+		"succeeded": sign * (status == JobStatus.FINISHED),
+		"failed": sign * (status in FAILED_ENDS),
+		"cancelled": sign * (status == JobStatus.CANCELLED),
+	}
+	# progress_percent first: it reads b.ended before this statement changes it.
+	sql = (
+		f"UPDATE {BATCH_TABLE} b JOIN {TABLE} j ON j.batch = b.name"
+		" SET b.progress_percent = IF(b.total > 0, LEAST(100, 100 * (b.ended + %(ended)s) / b.total), 0),"
+		" b.ended = b.ended + %(ended)s, b.succeeded = b.succeeded + %(succeeded)s,"
+		" b.failed = b.failed + %(failed)s, b.cancelled = b.cancelled + %(cancelled)s"
+		" WHERE j.name = %(name)s"
+	)
+	return sql, values
+
+
 def transition(name: str, verb: str, db=None, **fields) -> bool:
 	"""Move job `name` by `verb` if its current state allows it; set `fields` in the same statement.
 	Returns False, changing nothing, when the job is in a state the verb may not leave."""
 	db = db or frappe.db
+	target = TRANSITIONS[verb][1]
+	before = None
+	if verb == "requeue":  # leaves an end: un-count that end on the batch (the row lock keeps it stable)
+		rows = db.sql(f"SELECT status FROM {TABLE} WHERE name = %s AND batch IS NOT NULL FOR UPDATE", name)
+		before = JobStatus(rows[0][0]) if rows else None
 	db.sql(*build(name, verb, **fields))
-	return bool(db._cursor.rowcount)
+	if not db._cursor.rowcount:
+		return False
+	if target in TERMINAL:
+		db.sql(*batch_count(name, target))
+	elif before in TERMINAL:
+		db.sql(*batch_count(name, before, -1))
+	return True
 
 
 def start(name: str, db=None, **fields) -> bool:

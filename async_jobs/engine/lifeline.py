@@ -22,7 +22,7 @@ from rq.command import send_kill_horse_command
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from async_jobs.engine import heartbeat, lifecycle, notify, transport
+from async_jobs.engine import batches, heartbeat, lifecycle, notify, transport
 from async_jobs.engine.dispatch import CannotDispatch, dispatch
 from async_jobs.engine.errors import HardTimeout, WorkerLost
 from async_jobs.engine.outcome import decide
@@ -59,7 +59,7 @@ def stale_after() -> float:
 
 def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 	"""One pass over this site's started jobs and (unless told not to) its waiting jobs; returns counts."""
-	counts = {"lost": 0, "killed": 0, "recovered": 0, "gone": 0}
+	counts = {"lost": 0, "killed": 0, "recovered": 0, "gone": 0, "batches": 0}
 	conn = get_redis_conn()
 	for row in frappe.get_all("Async Job", filters={"status": JobStatus.STARTED.value}, fields=FIELDS):
 		verdict = examine_started(row, conn)
@@ -67,6 +67,7 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 			counts["killed"] += kill_overdue(row, conn)
 		elif verdict:
 			counts["lost"] += record_lost(row, verdict)
+	counts["batches"] = batches.settle_pending()
 	if not recover_waiting:
 		return counts
 	cutoff = now_datetime() - timedelta(seconds=recover_after())
@@ -168,6 +169,7 @@ def record_lost(row, reason: str) -> int:
 	if run_at:
 		_dispatch_or_lose(row.name, run_at)
 	if status in TERMINAL:
+		batches.child_ended(row.name)
 		notify.job_ended(row.name)
 	return 1
 
@@ -202,5 +204,6 @@ def _lose(name: str, reason: str) -> int:
 	done = lifecycle.transition(name, "lose", error=reason[:1000])
 	frappe.db.commit()
 	if done:
+		batches.child_ended(name)
 		notify.job_ended(name)
 	return int(done)

@@ -20,6 +20,7 @@ from frappe.utils import get_system_timezone
 
 from async_jobs.engine import heartbeat, lifecycle, settings
 from async_jobs.engine.progress import cancel_key
+from async_jobs.engine.status import JobStatus
 
 POLL_EVERY = 0.5
 
@@ -87,6 +88,8 @@ class JobMonitor(threading.Thread):
 				now = datetime.now(self.time_zone).replace(tzinfo=None)
 				cursor.execute(*lifecycle.build(self.job, "cancel", now=now, error=reason))
 				cancelled = cursor.rowcount == 1
+				if cancelled:  # a batch child: counted now, its batch settled by the lifeline
+					cursor.execute(*lifecycle.batch_count(self.job, JobStatus.CANCELLED))
 			db.commit()
 		finally:
 			db.close()

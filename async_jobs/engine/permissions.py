@@ -31,14 +31,23 @@ def can_access(owner: str, user: str | None = None) -> bool:
 
 def get_accessible_job(name: str):
 	"""The Async Job `name` if the session user may see it; a clear error otherwise."""
+	return _get_accessible("Async Job", name)
+
+
+def get_accessible_batch(name: str):
+	"""The Async Job Batch `name` if the session user may see it; a clear error otherwise."""
+	return _get_accessible("Async Job Batch", name)
+
+
+def _get_accessible(doctype: str, name: str):
 	check_logged_in()
 	if not name:
-		frappe.throw(_("Give the name of the job."), frappe.ValidationError)
-	if not isinstance(name, str) or not frappe.db.exists("Async Job", name):
-		frappe.throw(_("Async Job {0} not found").format(name), frappe.DoesNotExistError)
-	doc = frappe.get_doc("Async Job", name)
+		frappe.throw(_("Give the name of the {0}.").format(_(doctype)), frappe.ValidationError)
+	if not isinstance(name, str) or not frappe.db.exists(doctype, name):
+		frappe.throw(_("{0} {1} not found").format(_(doctype), name), frappe.DoesNotExistError)
+	doc = frappe.get_doc(doctype, name)
 	if not can_access(doc.owner):
-		frappe.throw(_("You may not see another user's job."), frappe.PermissionError)
+		frappe.throw(_("You may not see another user's {0}.").format(_(doctype)), frappe.PermissionError)
 	return doc
 
 
@@ -68,10 +77,18 @@ def check_can_start(job_type: JobType, reference_doctype: str | None, reference_
 
 # Hooks: lists, reports and the REST API show owners their own jobs only.
 def query_conditions(user: str | None = None) -> str:
+	return _owner_condition("Async Job", user)
+
+
+def batch_query_conditions(user: str | None = None) -> str:
+	return _owner_condition("Async Job Batch", user)
+
+
+def _owner_condition(doctype: str, user: str | None) -> str:
 	user = user or frappe.session.user
 	if is_manager(user):
 		return ""
-	return f"`tabAsync Job`.`owner` = {frappe.db.escape(user)}"
+	return f"`tab{doctype}`.`owner` = {frappe.db.escape(user)}"
 
 
 def has_permission(doc, ptype: str | None = None, user: str | None = None, **kwargs) -> bool:

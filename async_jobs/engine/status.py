@@ -31,6 +31,7 @@ TERMINAL = frozenset(
 	}
 )
 RETRYABLE_BY_HAND = TERMINAL - {JobStatus.FINISHED}
+FAILED_ENDS = TERMINAL - {JobStatus.FINISHED, JobStatus.CANCELLED}  # ended without success, not by request
 
 # verb → (states it may leave, state it enters)
 TRANSITIONS: dict[str, tuple[frozenset[JobStatus], JobStatus]] = {

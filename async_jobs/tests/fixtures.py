@@ -1,6 +1,7 @@
 """Importable job functions for tests: workers run them by dotted path (async_jobs.tests.fixtures.<name>)."""
 
 import hashlib
+import json
 import os
 import time
 
@@ -123,3 +124,47 @@ def bare_loop(calls: int) -> float:
 	for i in range(calls):
 		done = i + 1
 	return time.perf_counter() - started if done == calls else -1.0
+
+
+# Batches
+
+
+def _callback(batch: str, kind: str) -> int:
+	"""Count a callback's runs in Redis (a run counts even if its transaction were rolled back)."""
+	return frappe.cache.incr(f"aj-batch-callback:{batch}:{kind}")
+
+
+def on_batch_success(batch: str, **kwargs) -> int:
+	return _callback(batch, "success")
+
+
+def on_batch_complete(batch: str, **kwargs) -> int:
+	return _callback(batch, "complete")
+
+
+def on_batch_failure(batch: str, **kwargs) -> int:
+	return _callback(batch, "failure")
+
+
+def fail_unless_fixed(marker: str, index: int) -> int:
+	"""Fail until the test sets the marker's 'fixed' flag (then a retry by hand succeeds)."""
+	if not frappe.cache.get(f"aj-fixed:{marker}"):
+		raise ValueError(f"child {index} is broken until fixed")
+	return index
+
+
+def meet_then_end(marker: str, parties: int = 2) -> int:
+	"""Wait until `parties` jobs have arrived, then return together: they end at the same instant."""
+	arrived = frappe.cache.incr(f"aj-barrier:{marker}")
+	deadline = time.monotonic() + 30
+	while int(frappe.cache.get(f"aj-barrier:{marker}") or 0) < parties and time.monotonic() < deadline:
+		time.sleep(0.002)
+	return arrived
+
+
+def close_todos(names: list[str], marker: str) -> int:
+	"""A records batch child: close each ToDo of its chunk and note which chunk did it."""
+	for name in names:
+		frappe.db.set_value("ToDo", name, "status", "Closed")
+	frappe.cache.rpush(f"aj-chunks:{marker}", json.dumps(names))
+	return len(names)

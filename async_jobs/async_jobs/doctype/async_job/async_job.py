@@ -20,6 +20,7 @@ class AsyncJob(Document):
 		at_front: DF.Check
 		attempt_log: DF.Code | None
 		attempts: DF.Int
+		batch: DF.Link | None
 		cancel_requested: DF.Check
 		dedup_key: DF.Data | None
 		dedup_lock: DF.Data | None
@@ -60,3 +61,4 @@ def on_doctype_update():
 	frappe.db.add_index("Async Job", ["status", "queue"], "status_queue_index")
 	# (creation, status) also covers the monitor's per-hour counts without reading the rows.
 	frappe.db.add_index("Async Job", ["creation", "status"], "creation_status_index")
+	frappe.db.add_index("Async Job", ["batch", "status"], "batch_status_index")

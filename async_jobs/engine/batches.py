@@ -1,0 +1,536 @@
+"""Batches: one Async Job Batch row and many child Async Jobs, with aggregated progress and exactly-once callbacks.
+
+- `enqueue_batch(method, items)`: one child per argument set.
+- `enqueue_for_records(method, doctype, filters)`: one child per chunk of matching records, found by keyset
+  pagination on `name` (the primary key): never OFFSET, never the whole table in memory. Planning runs as a
+  tracked job on the long queue by default and commits as it goes, so it resumes where it stopped.
+- Each child's end is counted on the batch in the transaction that records it (lifecycle.batch_count), so the
+  counters are exact. When every child has ended, `settle` ends the batch and enqueues its callbacks: each is
+  claimed by a compare-and-set UPDATE on the batch row in the same transaction as its job's insert, so it fires
+  exactly once even when the last two children end at the same instant on two workers.
+  on_complete: every child ended (once). on_success: every child succeeded (once; also after failed children
+  were retried by hand). on_failure: every child ended and some failed, timed out, died or were lost (once).
+- `cancel` cancels waiting children and asks running ones to stop; `retry_failed` queues the failed ones again.
+"""
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import frappe
+from frappe import _
+from frappe.utils import cint, now_datetime
+
+from async_jobs.engine import batch_status
+from async_jobs.engine.arguments import seal, unseal
+from async_jobs.engine.batch_status import BatchStatus
+from async_jobs.engine.enqueue import enqueue, method_path
+from async_jobs.engine.progress import MONITOR_ROOM
+from async_jobs.engine.redact import redact
+from async_jobs.engine.status import FAILED_ENDS, WAITING, JobStatus
+
+TABLE = "`tabAsync Job Batch`"
+EVENT = "async_jobs:batch"
+CHUNK_ARGUMENT = "names"  # a records batch calls its method with the chunk's record names under this key
+MAX_CHUNK = 10_000
+COMMIT_EVERY = 20  # chunks planned per commit
+PUBLISH_EVERY_MS = 250
+CHILD_PAGE = 500
+# callback field → (job link field, SQL condition on the batch row for it to fire)
+CALLBACKS = {
+	"on_complete": ("complete_job", "TRUE"),
+	"on_success": ("success_job", "succeeded >= total"),
+	"on_failure": ("failure_job", "failed > 0"),
+}
+HANDLE_FIELDS = (
+	"name",
+	"title",
+	"status",
+	"owner",
+	"job_type",
+	"queue",
+	"total",
+	"ended",
+	"succeeded",
+	"failed",
+	"cancelled",
+	"sealed",
+	"cancel_requested",
+	"progress_percent",
+	"reference_doctype",
+	"reference_name",
+	"started_at",
+	"completed_at",
+	"success_job",
+	"complete_job",
+	"failure_job",
+	"error",
+)
+
+
+# Starting a batch
+
+
+def enqueue_batch(
+	method,
+	items: Iterable[dict],
+	*,
+	title: str | None = None,
+	on_success=None,
+	on_complete=None,
+	on_failure=None,
+	callback_kwargs: dict | None = None,
+	reference_doctype: str | None = None,
+	reference_name: str | None = None,
+	**child_options,
+):
+	"""One child job per argument set in `items`, enqueued in the caller's transaction (pushed after commit).
+	`child_options` are enqueue()'s (queue, timeout, retry, notify, …). Returns the Async Job Batch."""
+	batch = _create(
+		method,
+		title,
+		child_options,
+		on_success,
+		on_complete,
+		on_failure,
+		callback_kwargs,
+		reference_doctype,
+		reference_name,
+	)
+	options = _sealed(batch.name)["options"]
+	total = 0
+	for kwargs in items:
+		_enqueue_child(batch.name, batch.method, options, kwargs)
+		total += 1
+	_seal(batch.name, total)
+	if not total:
+		frappe.db.after_commit.add(lambda: settle(batch.name))
+	return _reload(batch.name)
+
+
+def enqueue_for_records(
+	method,
+	doctype: str,
+	filters=None,
+	*,
+	chunk_size: int = 100,
+	kwargs: dict | None = None,
+	background: bool = True,
+	title: str | None = None,
+	on_success=None,
+	on_complete=None,
+	on_failure=None,
+	callback_kwargs: dict | None = None,
+	reference_doctype: str | None = None,
+	reference_name: str | None = None,
+	**child_options,
+):
+	"""One child job per chunk of `chunk_size` records of `doctype` matching `filters`; each calls
+	`method(names=[...], **kwargs)`. Planning runs as a job on the long queue (background=True) or here, committing
+	as it goes. Records are listed with the starting user's permissions. Returns the Async Job Batch."""
+	if not isinstance(doctype, str) or not frappe.db.exists("DocType", doctype):
+		frappe.throw(_("Unknown DocType: {0}").format(doctype), frappe.ValidationError)
+	if not frappe.has_permission(doctype, "read"):
+		frappe.throw(_("You may not read {0} records.").format(_(doctype)), frappe.PermissionError)
+	if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= MAX_CHUNK:
+		frappe.throw(
+			_("chunk_size must be a whole number from 1 to {0}").format(MAX_CHUNK), frappe.ValidationError
+		)
+	if kwargs is not None and not isinstance(kwargs, dict):
+		frappe.throw(_("Job arguments must be a dictionary"), frappe.ValidationError)
+	if CHUNK_ARGUMENT in (kwargs or {}):
+		frappe.throw(
+			_("{0} is set by the batch; do not pass it").format(CHUNK_ARGUMENT), frappe.ValidationError
+		)
+	batch = _create(
+		method,
+		title or _("{0} over {1}").format(method_path(method).rsplit(".", 1)[-1], _(doctype)),
+		child_options,
+		on_success,
+		on_complete,
+		on_failure,
+		callback_kwargs,
+		reference_doctype,
+		reference_name,
+		source={
+			"source_doctype": doctype,
+			"source_filters": json.dumps(_filter_list(filters), default=str),
+			"chunk_size": chunk_size,
+			"child_arguments": kwargs or {},
+		},
+	)
+	if background:
+		planner = enqueue(
+			plan,
+			{"batch": batch.name},
+			queue="long",
+			reference_doctype="Async Job Batch",
+			reference_name=batch.name,
+			retry={"max_attempts": 3, "base": 5},
+		)
+		frappe.db.set_value("Async Job Batch", batch.name, "planner_job", planner.name, update_modified=False)
+	else:
+		plan(batch.name)
+	return _reload(batch.name)
+
+
+def _create(
+	method,
+	title,
+	child_options: dict,
+	on_success,
+	on_complete,
+	on_failure,
+	callback_kwargs,
+	reference_doctype,
+	reference_name,
+	source: dict | None = None,
+):
+	from async_jobs.engine.enqueue import _resolve, _validate
+
+	unknown = set(child_options) - {"queue", "timeout", "retry", "notify", "at_front", "job_type"}
+	if unknown:
+		frappe.throw(
+			_("Unknown batch options: {0}").format(", ".join(sorted(unknown))), frappe.ValidationError
+		)
+	spec, path = _resolve(method, child_options.get("job_type"))
+	queue = child_options.get("queue") or (spec.queue if spec else "default")
+	if spec:
+		child_options = {**child_options, "job_type": spec.name}
+	callbacks = {"on_success": on_success, "on_complete": on_complete, "on_failure": on_failure}
+	for field, callback in list(callbacks.items()):
+		if callback is not None:
+			callbacks[field] = method_path(callback)
+			_validate(callbacks[field], queue, None, {})
+	if callback_kwargs is not None and not isinstance(callback_kwargs, dict):
+		frappe.throw(_("Callback arguments must be a dictionary"), frappe.ValidationError)
+	source = dict(source or {})
+	child_arguments = source.pop("child_arguments", None)
+	batch = frappe.get_doc(
+		{
+			"doctype": "Async Job Batch",
+			"title": (title or _("{0} batch").format(spec.name if spec else path.rsplit(".", 1)[-1]))[:140],
+			"status": BatchStatus.PLANNING.value,
+			"job_type": spec.name if spec else path,
+			"method": path,
+			"queue": queue,
+			"reference_doctype": reference_doctype,
+			"reference_name": reference_name,
+			"started_at": now_datetime(),
+			**{field: value for field, value in callbacks.items() if value},
+			"callback_arguments": json.dumps(redact(callback_kwargs or {}), sort_keys=True, default=str),
+			"encrypted_callback_arguments": seal(
+				{"callback": callback_kwargs or {}, "child": child_arguments, "options": child_options}
+			),
+			**source,
+		}
+	)
+	batch.name = frappe.generate_hash(length=10)
+	batch.set_user_and_timestamp()
+	batch.db_insert()
+	return batch
+
+
+def _enqueue_child(batch: str, method: str, options: dict, kwargs: dict):
+	return enqueue(
+		method,
+		kwargs,
+		batch=batch,
+		notify=options.get("notify") or "Never",  # the batch tells the owner once, not each child
+		**{k: v for k, v in options.items() if k != "notify"},
+	)
+
+
+def _seal(name: str, total: int) -> None:
+	frappe.db.sql(
+		f"UPDATE {TABLE} SET total = %(total)s, sealed = 1,"
+		" progress_percent = IF(%(total)s > 0, LEAST(100, 100 * ended / %(total)s), 100) WHERE name = %(name)s",
+		{"name": name, "total": total},
+	)
+	batch_status.transition(name, "seal")
+
+
+# Planning a records batch
+
+
+def plan(batch: str) -> int:
+	"""Enqueue the children of records batch `batch` chunk by chunk, from where planning last stopped; commits
+	every COMMIT_EVERY chunks (children are pushed at each commit). Returns the number of children."""
+	row = frappe.db.get_value("Async Job Batch", batch, ["*"], as_dict=True)
+	if not row or row.sealed:
+		return cint(row and row.total)
+	filters = json.loads(row.source_filters or "[]")
+	sealed = _sealed(batch)
+	child_arguments, options = sealed["child"] or {}, sealed["options"]
+	total, last = cint(row.total), row.planned_until
+	while True:
+		if frappe.db.get_value("Async Job Batch", batch, "cancel_requested"):
+			break
+		keyset = [[row.source_doctype, "name", ">", last]] if last else []
+		names = frappe.get_list(
+			row.source_doctype,
+			filters=filters + keyset,
+			pluck="name",
+			order_by="name asc",
+			limit_page_length=row.chunk_size,
+		)
+		if not names:
+			break
+		_enqueue_child(batch, row.method, options, {**child_arguments, CHUNK_ARGUMENT: names})
+		total, last = total + 1, names[-1]
+		frappe.db.sql(
+			f"UPDATE {TABLE} SET total = %s, planned_until = %s WHERE name = %s", (total, last, batch)
+		)
+		if total % COMMIT_EVERY == 0:
+			frappe.db.commit()
+			publish(batch)
+		if len(names) < row.chunk_size:
+			break
+	_seal(batch, total)
+	frappe.db.commit()
+	settle(batch)  # children may all have ended before the total was final
+	return total
+
+
+def _filter_list(filters) -> list:
+	"""Filters as a list of [field, operator, value] (what get_list accepts with the keyset condition added)."""
+	if filters in (None, "", {}, []):
+		return []
+	if isinstance(filters, str):
+		try:
+			filters = json.loads(filters)
+		except ValueError:
+			frappe.throw(_("Filters must be JSON"), frappe.ValidationError)
+	if isinstance(filters, dict):
+		return [
+			[field, *value] if isinstance(value, list | tuple) else [field, "=", value]
+			for field, value in filters.items()
+		]
+	if isinstance(filters, list) and all(isinstance(f, list | tuple) for f in filters):
+		return [list(f) for f in filters]
+	frappe.throw(_("Filters must be a dict or a list of [field, operator, value]"), frappe.ValidationError)
+
+
+# Children ending, settling
+
+
+def child_ended(job: str, batch: str | None = None) -> None:
+	"""After a child's end was committed: show the batch's progress and settle it if that was the last child."""
+	batch = batch or frappe.db.get_value("Async Job", job, "batch")
+	if not batch:
+		return
+	if not settle(batch):
+		publish(batch, throttle=True)
+
+
+def settle(name: str) -> bool:
+	"""End batch `name` and enqueue its callbacks if every child has ended; True if this call ended it or fired a
+	callback. Safe to call any number of times, from any process: each effect is claimed by a compare-and-set."""
+	row = frappe.db.sql(f"SELECT * FROM {TABLE} WHERE name = %s", name, as_dict=True)
+	row = row[0] if row else None
+	if not row or not row.sealed or row.ended < row.total:
+		return False
+	if row.succeeded >= row.total:
+		verb = "succeed"
+	elif row.cancel_requested:
+		verb = "end_cancelled"
+	else:
+		verb = "fail"
+	changed = batch_status.transition(name, verb, progress_percent=100)
+	fired = [kind for kind in CALLBACKS if row.get(kind) and _fire(row, kind)]
+	frappe.db.commit()
+	if changed or fired:
+		publish(name)
+	if changed and verb == "fail":
+		_notify_failed(row)
+		frappe.db.commit()
+	return changed or bool(fired)
+
+
+def _fire(row, kind: str) -> bool:
+	"""Claim callback `kind` of batch `row` and enqueue it in the same transaction; False if already claimed or
+	its condition does not hold (read under the row lock, not from a snapshot)."""
+	link, condition = CALLBACKS[kind]
+	frappe.db.sql(
+		f"UPDATE {TABLE} SET `{link}` = '-' WHERE name = %s AND `{link}` IS NULL"
+		f" AND sealed = 1 AND ended >= total AND {condition}",
+		row.name,
+	)
+	if not frappe.db._cursor.rowcount:
+		return False
+	with _acting_as(row.owner):
+		job = enqueue(
+			row[kind],
+			{"batch": row.name, **(_sealed(row.name)["callback"] or {})},
+			queue=row.queue,
+			reference_doctype="Async Job Batch",
+			reference_name=row.name,
+		)
+	frappe.db.sql(f"UPDATE {TABLE} SET `{link}` = %s WHERE name = %s", (job.name, row.name))
+	return True
+
+
+@contextmanager
+def _acting_as(user: str):
+	"""Callbacks run as the batch's owner, whoever settles it (a worker, the lifeline)."""
+	previous = frappe.session.user
+	if previous != user:
+		frappe.set_user(user)
+	try:
+		yield
+	finally:
+		if frappe.session.user != previous:
+			frappe.set_user(previous)
+
+
+def _notify_failed(row) -> None:
+	fresh = _reload(row.name)
+	frappe.get_doc(
+		{
+			"doctype": "Notification Log",
+			"for_user": row.owner,
+			"type": "Alert",
+			"subject": _("Batch {0}: {1} of {2} jobs did not succeed").format(
+				row.title, fresh.failed, fresh.total
+			),
+			"document_type": "Async Job Batch",
+			"document_name": row.name,
+			"from_user": row.owner,
+		}
+	).insert(ignore_permissions=True)
+
+
+def settle_pending(limit: int = 100) -> int:
+	"""Backstop for the lifeline: settle batches whose last child ended where nobody settled (a hard-stopped
+	child, a worker that died after committing), and seal batches whose planner ended without sealing."""
+	names = frappe.db.sql_list(
+		f"SELECT name FROM {TABLE} WHERE status = 'Running' AND sealed = 1 AND ended >= total LIMIT %s", limit
+	)
+	settled = sum(settle(name) for name in names)
+	stalled = frappe.db.sql(
+		f"SELECT b.name, j.status, j.error FROM {TABLE} b JOIN `tabAsync Job` j ON j.name = b.planner_job"
+		" WHERE b.status = 'Planning' AND b.sealed = 0 AND j.status IN %s LIMIT %s",
+		(tuple(s.value for s in (JobStatus.FINISHED, *FAILED_ENDS, JobStatus.CANCELLED)), limit),
+	)
+	for name, status, error in stalled:
+		total = frappe.db.get_value("Async Job Batch", name, "total")
+		reason = _("Planning stopped ({0}) after {1} chunks: {2}").format(_(status), total, error or "")
+		frappe.db.set_value("Async Job Batch", name, "error", reason[:1000], update_modified=False)
+		frappe.db.set_value("Async Job Batch", name, "cancel_requested", 1, update_modified=False)
+		_seal(name, cint(total))
+		frappe.db.commit()
+		settled += settle(name)
+	return settled
+
+
+# Control
+
+
+def cancel(name: str) -> dict:
+	"""Stop batch `name`: no more planning, waiting children cancelled, running ones asked to stop."""
+	from async_jobs.engine.cancel import cancel as cancel_job
+
+	frappe.db.sql(
+		f"UPDATE {TABLE} SET cancel_requested = 1 WHERE name = %s AND status IN %s",
+		(name, (BatchStatus.PLANNING.value, BatchStatus.RUNNING.value)),
+	)
+	frappe.db.commit()  # the batch row before its children: children lock first, then the batch
+	active = tuple(s.value for s in (*WAITING, JobStatus.STARTED))
+	for names in children(name, active):
+		for child in names:
+			cancel_job(child, settle_batch=False)
+		frappe.db.commit()
+	settle(name)
+	return handle(name)
+
+
+def retry_failed(name: str) -> int:
+	"""Queue the batch's failed, timed-out, dead and lost children again; returns how many were queued."""
+	from async_jobs.engine.requeue import requeue
+
+	batch_status.transition(name, "reopen")
+	frappe.db.sql(f"UPDATE {TABLE} SET cancel_requested = 0 WHERE name = %s", name)
+	frappe.db.commit()
+	queued = 0
+	for names in children(name, tuple(s.value for s in FAILED_ENDS)):
+		queued += sum(requeue(child) for child in names)
+		frappe.db.commit()
+	settle(name)  # nothing could be queued again (arguments not kept): the batch ends as it was
+	return queued
+
+
+def children(batch: str, statuses: tuple[str, ...], page: int = CHILD_PAGE) -> Iterator[list[str]]:
+	"""Names of the batch's children in `statuses`, page by page (keyset on name over the (batch, status) index)."""
+	last = ""
+	while True:
+		names = frappe.db.sql_list(
+			"SELECT name FROM `tabAsync Job` WHERE batch = %s AND status IN %s AND name > %s"
+			" ORDER BY name LIMIT %s",
+			(batch, statuses, last, page),
+		)
+		if not names:
+			return
+		yield names
+		last = names[-1]
+
+
+# Reading, publishing
+
+
+def handle(name: str) -> dict:
+	"""What a client sees of a batch; progress includes the running children's own progress."""
+	row = _reload(name)
+	out = {field: row.get(field) for field in HANDLE_FIELDS}
+	if row.total and row.status in (BatchStatus.PLANNING.value, BatchStatus.RUNNING.value):
+		running = frappe.db.sql(
+			"SELECT COALESCE(SUM(progress_percent), 0) FROM `tabAsync Job` WHERE batch = %s AND status = %s",
+			(name, JobStatus.STARTED.value),
+		)[0][0]
+		out["progress_percent"] = min(100.0, (100.0 * row.ended + float(running)) / row.total)
+	return out
+
+
+def publish(name: str, throttle: bool = False) -> None:
+	"""Send the batch's handle to its owner, its reference document's room and the managers (at most every
+	PUBLISH_EVERY_MS per batch across all workers when throttled)."""
+	if throttle and not frappe.cache.set(
+		f"async_jobs:batch_publish:{frappe.local.site}:{name}", 1, nx=True, px=PUBLISH_EVERY_MS
+	):
+		return
+	message = handle(name)
+	frappe.publish_realtime(EVENT, message, user=message["owner"], after_commit=False)
+	if message["reference_name"]:
+		frappe.publish_realtime(
+			EVENT,
+			message,
+			doctype=message["reference_doctype"],
+			docname=message["reference_name"],
+			after_commit=False,
+		)
+	frappe.publish_realtime(EVENT, message, doctype="Async Job Batch", docname=name, after_commit=False)
+	frappe.publish_realtime(EVENT, message, doctype=MONITOR_ROOM, docname=MONITOR_ROOM, after_commit=False)
+
+
+def _reload(name: str):
+	rows = frappe.db.sql(f"SELECT * FROM {TABLE} WHERE name = %s", name, as_dict=True)
+	if not rows:
+		frappe.throw(_("Async Job Batch {0} not found").format(name), frappe.DoesNotExistError)
+	return frappe.get_doc({**rows[0], "doctype": "Async Job Batch"})
+
+
+def _sealed(name: str) -> dict:
+	sealed = frappe.db.get_value("Async Job Batch", name, "encrypted_callback_arguments")
+	return unseal(sealed) if sealed else {"callback": {}, "child": {}, "options": {}}
+
+
+def active(
+	reference_doctype: str | None = None, reference_name: str | None = None, limit: int = 20
+) -> list[dict]:
+	"""Planning or running batches the session user may see (permission query applies), newest first."""
+	filters = {"status": ["in", [BatchStatus.PLANNING.value, BatchStatus.RUNNING.value]]}
+	if reference_doctype and reference_name:
+		filters.update(reference_doctype=reference_doctype, reference_name=reference_name)
+	names = frappe.get_list(
+		"Async Job Batch", filters=filters, pluck="name", order_by="creation desc", limit_page_length=limit
+	)
+	return [handle(name) for name in names]
