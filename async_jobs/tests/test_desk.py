@@ -162,3 +162,46 @@ def test_the_workspace_links_the_monitor_and_the_ledger(desk, web, screenshot_di
 	assert page.locator("text=Async Jobs Settings").count()
 	page.screenshot(path=str(screenshot_dir / "workspace.png"), full_page=False)
 	assert re.search(r"/app/async-jobs", page.url)
+
+
+def test_a_batch_shows_live_progress_on_the_monitor_and_on_its_document(worker, desk, web, screenshot_dir):
+	frappe.set_user(world.OWNER)
+	record = frappe.get_doc({"doctype": RECORD, "title": "batch", "items": [{"value": "1"}]}).insert()
+	batch = async_jobs.enqueue_batch(
+		"async_jobs.tests.fixtures.steps",
+		[{"n": 8, "delay": 0.2} for _ in range(8)],
+		queue="short",
+		title="eight steps",
+		reference_doctype=RECORD,
+		reference_name=record.name,
+	)
+	frappe.set_user("Administrator")
+	frappe.db.commit()
+
+	page = desk(world.OWNER)
+	page.goto(f"{web}/app/job-monitor")
+	page.wait_for_selector(f".aj-batches tr[data-job='{batch.name}'] .aj-progress", timeout=60_000)
+	page.screenshot(path=str(screenshot_dir / "job-monitor-batch.png"), full_page=True)
+
+	page.goto(f"{web}/app/{RECORD.lower().replace(' ', '-')}/{record.name}")
+	page.wait_for_selector(".form-layout", timeout=60_000)
+	widths = set()
+
+	def ended():
+		width = page.evaluate(
+			"() => { const b = document.querySelector('.form-dashboard .progress-bar');"
+			" return b ? b.style.width : null; }"
+		)
+		if width and width.endswith("%"):
+			widths.add(float(width[:-1]))
+			if len(widths) == 2:
+				page.screenshot(path=str(screenshot_dir / "batch-on-its-document.png"))
+		return page.locator(".alert-message:has-text('eight steps')").count() > 0
+
+	wait_for(ended, timeout=120, interval=0.1, message="the batch's bar and its end alert on its document's form")
+	assert len(widths) >= 2, widths  # the bar moved while the batch ran
+
+	page.goto(f"{web}/app/async-job-batch/{batch.name}")
+	page.wait_for_selector(".indicator-pill:has-text('Finished')", timeout=60_000)
+	page.wait_for_selector("text=8 of 8 ended · 0 failed", timeout=30_000)  # the counts in the form's headline
+	page.screenshot(path=str(screenshot_dir / "batch-form.png"))

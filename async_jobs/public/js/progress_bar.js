@@ -12,6 +12,8 @@ async_jobs.ui.STATUS_COLORS = {
 	Dead: "red",
 	Cancelled: "gray",
 	Lost: "red",
+	Planning: "blue", // batches
+	Running: "orange",
 };
 
 async_jobs.ui.indicator = (status) =>
@@ -39,6 +41,10 @@ async_jobs.ui.update_bar = ($container, percent, message) => {
 	if (message != null) $bar.find(".aj-message").text(message);
 };
 
+async_jobs.ui.batch_counts = (b) =>
+	__("{0} of {1} ended · {2} failed", [b.ended || 0, b.total || 0, b.failed || 0]) +
+	(b.status === "Planning" ? ` · ${__("planning")}` : "");
+
 async_jobs.ui.seconds = (s) => {
 	if (s == null) return "–";
 	s = Number(s);
@@ -48,14 +54,20 @@ async_jobs.ui.seconds = (s) => {
 };
 
 async_jobs.ui.confirm_action = (action, name, done) => {
-	const labels = { cancel: __("Cancel job {0}?", [name]), retry: __("Retry job {0}?", [name]) };
+	const labels = {
+		cancel: __("Cancel job {0}?", [name]),
+		retry: __("Retry job {0}?", [name]),
+		cancel_batch: __("Cancel batch {0}? Waiting jobs are cancelled, running ones asked to stop.", [name]),
+		retry_batch: __("Retry the failed jobs of batch {0}?", [name]),
+	};
 	frappe.confirm(labels[action], () =>
 		frappe.call({
 			method: `async_jobs.api.${action}`,
 			args: { name },
 			freeze: true,
 			callback: (r) => {
-				frappe.show_alert({ message: __("Job {0}: {1}", [name, __(r.message.status)]), indicator: "blue" });
+				const what = action.endsWith("_batch") ? __("Batch {0}: {1}") : __("Job {0}: {1}");
+				frappe.show_alert({ message: what.replace("{0}", name).replace("{1}", __(r.message.status)), indicator: "blue" });
 				done && done(r.message);
 			},
 		})

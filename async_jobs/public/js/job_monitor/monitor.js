@@ -19,6 +19,7 @@ async_jobs.JobMonitor = class JobMonitor {
 				<div class="col-md-8"><div class="aj-chart-hours"></div></div>
 				<div class="col-md-4"><div class="aj-chart-times"></div></div>
 			</div>
+			<div class="aj-section aj-batches"></div>
 			<div class="aj-section aj-running"></div>
 			<div class="aj-section aj-waiting"></div>
 			<div class="aj-section aj-failed"></div>
@@ -89,6 +90,15 @@ async_jobs.JobMonitor = class JobMonitor {
 	}
 
 	on_event(event, data) {
+		if (event === "async_jobs:batch") {
+			const $batch = this.$body.find(`.aj-batches tr[data-job="${CSS.escape(data.name || "")}"]`);
+			if ($batch.length && ["Planning", "Running"].includes(data.status)) {
+				async_jobs.ui.update_bar($batch, data.progress_percent, async_jobs.ui.batch_counts(data));
+			} else {
+				this.refresh_soon();
+			}
+			return;
+		}
 		const $row = this.$body.find(`.aj-running tr[data-job="${CSS.escape(data.name || "")}"]`);
 		if (event === "async_jobs:progress" && $row.length && !data.status) {
 			async_jobs.ui.update_bar($row, data.percent, data.message);
@@ -101,6 +111,14 @@ async_jobs.JobMonitor = class JobMonitor {
 		if (!data) return;
 		this.render_queues(data.queues || []);
 		this.render_charts(data.charts);
+		this.render_table(".aj-batches", __("Batches"), data.batches, [
+			[__("Batch"), (b) => `<a href="/app/async-job-batch/${encodeURIComponent(b.name)}">${esc(b.title)}</a>
+				<div class="small text-muted">${esc(b.name)} · ${esc(b.job_type)}</div>`],
+			[__("Progress"), (b) => async_jobs.ui.bar(b.progress_percent, async_jobs.ui.batch_counts(b))],
+			[__("Status"), (b) => async_jobs.ui.indicator(b.status)],
+			[__("Started"), (b) => frappe.datetime.comment_when(b.started_at)],
+			[__(""), (b) => this.action_button("cancel_batch", b, __("Cancel"))],
+		], "");
 		this.render_table(".aj-running", __("Running"), data.running, [
 			[__("Job"), (j) => this.job_link(j)],
 			[__("Progress"), (j) => async_jobs.ui.bar(j.progress_percent, j.progress_message)],
