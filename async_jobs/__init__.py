@@ -20,6 +20,14 @@ def enqueue(method, kwargs=None, **options):
 	return _enqueue(method, kwargs, **options)
 
 
+def enqueue_many(method, items, **options):
+	"""Track and enqueue method(**kwargs) for each kwargs in `items` with multi-row INSERTs and pipelined pushes
+	(no delay or dedup; see async_jobs.engine.bulk). Returns the Async Job names."""
+	from async_jobs.engine.bulk import enqueue_many as _enqueue_many
+
+	return _enqueue_many(method, items, **options)
+
+
 def enqueue_batch(method, items, **options):
 	"""One tracked child job per argument set, grouped in an Async Job Batch with aggregated progress and
 	callbacks (on_success, on_complete, on_failure); see async_jobs.engine.batches. Returns the batch."""

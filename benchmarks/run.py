@@ -2,7 +2,7 @@
 
 	cd <bench>/sites && ../env/bin/python -m benchmarks.run [--quick]      (scripts/benchmark does this)
 
-1. enqueue rate      async_jobs.enqueue vs frappe.enqueue vs raw RQ (loop, and RQ's enqueue_many), no worker running
+1. enqueue rate      async_jobs.enqueue / enqueue_many vs frappe.enqueue vs raw RQ (loop, and RQ's enqueue_many)
 2. no-op jobs/s      the same worker (one `bench worker`) drains plain Frappe jobs, then tracked jobs
 3. realistic jobs/s  the same, for a job that inserts a document and commits
 4. progress()        1,000,000 calls inside a tracked job, against the same loop without the call
@@ -94,14 +94,30 @@ def enqueue_rate(table: Table, n: int):
 				frappe.db.commit()
 		frappe.db.commit()
 
+	def tracked_bulk():
+		for start in range(0, n, 500):
+			names.extend(
+				async_jobs.enqueue_many(
+					SITE_JOB + "add",
+					({"a": i, "b": 1} for i in range(start, min(n, start + 500))),
+					queue=QUEUE,
+				)
+			)
+			frappe.db.commit()
+
 	t_plain, t_raw, t_bulk = timed(plain), timed(raw), timed(raw_bulk)
 	t_tracked = timed(tracked)
+	t_tracked_bulk = timed(tracked_bulk)
 	empty_queue()
 	frappe.db.delete("Async Job", {"name": ["in", names]})
 	frappe.db.commit()
 	table.add("enqueue: tracked vs frappe.enqueue", n / t_tracked, n / t_plain, "jobs/s")
 	table.add("enqueue: tracked vs raw RQ loop", n / t_tracked, n / t_raw, "jobs/s")
 	table.add("enqueue: tracked vs raw RQ enqueue_many", n / t_tracked, n / t_bulk, "jobs/s")
+	table.add("enqueue: tracked enqueue_many vs frappe.enqueue", n / t_tracked_bulk, n / t_plain, "jobs/s")
+	table.add(
+		"enqueue: tracked enqueue_many vs raw RQ enqueue_many", n / t_tracked_bulk, n / t_bulk, "jobs/s"
+	)
 
 
 def drain(n: int, start_plain, start_tracked) -> tuple[float, float]:

@@ -13,6 +13,7 @@
 - `cancel` cancels waiting children and asks running ones to stop; `retry_failed` queues the failed ones again.
 """
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ from frappe.utils import cint, now_datetime
 from async_jobs.engine import batch_status
 from async_jobs.engine.arguments import seal, unseal
 from async_jobs.engine.batch_status import BatchStatus
+from async_jobs.engine.bulk import enqueue_many
 from async_jobs.engine.enqueue import enqueue, method_path
 from async_jobs.engine.progress import MONITOR_ROOM
 from async_jobs.engine.redact import redact
@@ -34,6 +36,7 @@ EVENT = "async_jobs:batch"
 CHUNK_ARGUMENT = "names"  # a records batch calls its method with the chunk's record names under this key
 MAX_CHUNK = 10_000
 COMMIT_EVERY = 20  # chunks planned per commit
+ENQUEUE_CHUNK = 500  # argument sets per multi-row INSERT
 PUBLISH_EVERY_MS = 250
 CHILD_PAGE = 500
 # callback field → (job link field, SQL condition on the batch row for it to fire)
@@ -98,10 +101,9 @@ def enqueue_batch(
 		reference_name,
 	)
 	options = _sealed(batch.name)["options"]
-	total = 0
-	for kwargs in items:
-		_enqueue_child(batch.name, batch.method, options, kwargs)
-		total += 1
+	total, items = 0, iter(items)
+	while chunk := list(itertools.islice(items, ENQUEUE_CHUNK)):
+		total += len(_enqueue_children(batch.name, batch.method, options, chunk))
 	_seal(batch.name, total)
 	if not total:
 		frappe.db.after_commit.add(lambda: settle(batch.name))
@@ -231,10 +233,10 @@ def _create(
 	return batch
 
 
-def _enqueue_child(batch: str, method: str, options: dict, kwargs: dict):
-	return enqueue(
+def _enqueue_children(batch: str, method: str, options: dict, items: list[dict]) -> list[str]:
+	return enqueue_many(
 		method,
-		kwargs,
+		items,
 		batch=batch,
 		notify=options.get("notify") or "Never",  # the batch tells the owner once, not each child
 		**{k: v for k, v in options.items() if k != "notify"},
@@ -276,7 +278,7 @@ def plan(batch: str) -> int:
 		)
 		if not names:
 			break
-		_enqueue_child(batch, row.method, options, {**child_arguments, CHUNK_ARGUMENT: names})
+		_enqueue_children(batch, row.method, options, [{**child_arguments, CHUNK_ARGUMENT: names}])
 		total, last = total + 1, names[-1]
 		frappe.db.sql(
 			f"UPDATE {TABLE} SET total = %s, planned_until = %s WHERE name = %s", (total, last, batch)

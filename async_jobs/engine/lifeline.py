@@ -4,16 +4,16 @@
   SIGKILLed, out of memory, stopped) are retried or ended by their retry policy, with the reason.
 - Started jobs past their timeout that still beat (SIGALRM did not stop them) get their work horse killed through
   RQ's command channel, which reaches workers on any host; the next pass records them as timed out.
-- Waiting jobs whose RQ job is gone (Redis restarted without persistence, FLUSHALL) or died before the job
-  started are enqueued again from their sealed arguments; after three such recoveries, or without arguments, a
-  job ends Lost.
+- Waiting jobs whose RQ job is gone (Redis restarted without persistence, FLUSHALL), died before the job
+  started, or was started by a work horse that died before recording the start are enqueued again from their
+  sealed arguments; after three such recoveries, or without arguments, a job ends Lost.
 
 Runs per site: from the stager process every few seconds and from the site scheduler every minute.
 """
 
 import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import frappe
 from frappe.utils import cint, now_datetime
@@ -76,8 +76,10 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 		filters={"status": ["in", [s.value for s in WAITING]], "modified": ["<", cutoff]},
 		fields=["name", "status", "rq_job_id", "recovered", "run_at"],
 	)
-	for row, state in zip(waiting, rq_states([row.rq_job_id for row in waiting], conn), strict=True):
-		if state in WILL_RUN:
+	for row, (state, rq_started) in zip(
+		waiting, rq_states([r.rq_job_id for r in waiting], conn), strict=True
+	):
+		if state in WILL_RUN and not died_before_recording(state, rq_started):
 			continue
 		key = "gone" if row.recovered >= MAX_RECOVERIES else "recovered"
 		counts[key] += recover(row)
@@ -109,12 +111,25 @@ def _rq_state(rq_id: str | None, conn) -> tuple[str | None, str | None]:
 	return job.get_status(refresh=False), job.exc_info
 
 
-def rq_states(rq_ids: list[str | None], conn) -> list[str | None]:
-	"""The RQ status of many jobs in one round trip (None: RQ has no such job)."""
+def rq_states(rq_ids: list[str | None], conn) -> list[tuple[str | None, str | None]]:
+	"""The RQ status and start time of many jobs in one round trip ((None, None): RQ has no such job)."""
 	pipe = conn.pipeline(transaction=False)
 	for rq_id in rq_ids:
-		pipe.hget(Job.key_for(rq_id or "-"), "status")
-	return [state.decode() if state else None for state in pipe.execute()]
+		pipe.hmget(Job.key_for(rq_id or "-"), "status", "started_at")
+	return [tuple(v.decode() if v else None for v in values) for values in pipe.execute()]
+
+
+def died_before_recording(rq_state: str | None, rq_started: str | None) -> bool:
+	"""RQ started the job long ago but the ledger still says it waits: its work horse died before the executor's
+	first step (recording the start) — killed with its worker, say. Enqueuing it again is safe: whichever attempt
+	records the start first runs, any other finds the row started and does nothing."""
+	if rq_state != "started" or not rq_started:
+		return False
+	try:
+		started = datetime.strptime(rq_started, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+	except ValueError:
+		return False
+	return (datetime.now(timezone.utc) - started).total_seconds() > stale_after()
 
 
 def _reason(exc_info: str | None) -> str | None:

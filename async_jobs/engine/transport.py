@@ -82,6 +82,42 @@ def push(
 	return job
 
 
+def push_many(
+	jobs: list[tuple[str, dict]], queue: str, timeout: int, at_front: bool = False, chunk: int = 1000
+):
+	"""Create and queue the first attempt of many tracked jobs, (name, kwargs) each, one Redis pipeline per chunk."""
+	q = get_queue(queue)
+	common = {
+		"timeout": timeout,
+		"result_ttl": frappe.conf.get("rq_results_ttl") or RQ_RESULTS_TTL,
+		"failure_ttl": frappe.conf.get("rq_job_failure_ttl") or RQ_JOB_FAILURE_TTL,
+		"on_failure": Callback(func=truncate_failed_registry),
+		"at_front": at_front,
+	}
+	site, user = frappe.local.site, frappe.session.user
+	for start in range(0, len(jobs), chunk):
+		q.enqueue_many(
+			[
+				Queue.prepare_data(
+					execute_job,
+					kwargs={
+						"site": site,
+						"user": user,
+						"method": EXECUTOR,
+						"event": None,
+						"job_name": EXECUTOR,
+						"is_async": True,
+						"kwargs": {"async_job": name, "job_kwargs": kwargs},
+					},
+					job_id=full_rq_job_id(name, 1, site),
+					meta={"async_job": name, "at_front": bool(at_front)},
+					**common,
+				)
+				for name, kwargs in jobs[start : start + chunk]
+			]
+		)
+
+
 def epoch(when: datetime) -> float:
 	"""Seconds since the epoch of a naive datetime in the site's time zone (how Frappe stores datetimes)."""
 	if when.tzinfo is None:

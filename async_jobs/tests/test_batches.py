@@ -44,7 +44,7 @@ def wait_for_batch(name: str, *statuses: str, timeout: float = 120) -> frappe._d
 	return wait_for(
 		lambda: (r := batch_row(name)) and r.status in statuses and _callbacks_settled(r) and r,
 		timeout=timeout,
-		message=f"batch {name} to reach {' or '.join(statuses)} (now {batch_row(name)})",
+		message=f"batch {name} to reach {' or '.join(statuses)} with its callbacks ended",
 	)
 
 
@@ -251,3 +251,41 @@ def test_killing_a_worker_mid_batch_still_ends_the_batch(worker_factory, stager,
 	assert row.status in ("Finished", "Failed")
 	assert fired(name)["complete"] == 1
 	print(f"\nbatch after a killed worker: {row.status}, {row.succeeded} succeeded, {row.failed} failed")
+
+
+def test_enqueue_many_makes_the_same_rows_and_jobs_as_enqueue_and_a_rollback_leaves_none(worker):
+	rolled_back = async_jobs.enqueue_many(F + "add", [{"a": i, "b": 100} for i in range(5)], queue="short")
+	frappe.db.rollback()
+	assert not frappe.db.exists("Async Job", {"name": ["in", rolled_back]})
+
+	frappe.set_user(world.OWNER)
+	names = async_jobs.enqueue_many(F + "add", ({"a": i, "b": 1} for i in range(25)), queue="short")
+	frappe.set_user("Administrator")
+	frappe.db.commit()
+	wait_for(
+		lambda: (
+			frappe.db.rollback()
+			or frappe.db.count("Async Job", {"name": ["in", names], "status": "Finished"}) == 25
+		),
+		timeout=90,
+		message="25 bulk-enqueued jobs to finish",
+	)
+	rows = {r.name: r for r in frappe.get_all("Async Job", filters={"name": ["in", names]}, fields=["*"])}
+	assert [json.loads(rows[n].result) for n in names] == [i + 1 for i in range(25)]
+	assert {rows[n].owner for n in names} == {world.OWNER}
+	assert all(rows[n].attempts == 1 and rows[n].encrypted_arguments for n in names)
+	assert not frappe.get_all("Async Job", filters={"name": ["in", rolled_back]})
+
+
+def test_enqueue_many_refuses_bad_arguments_with_a_validation_error():
+	with pytest.raises(frappe.ValidationError):
+		async_jobs.enqueue_many(F + "add", [{"a": 1, "b": 1}, "not a dict"])
+	with pytest.raises(frappe.ValidationError):
+		async_jobs.enqueue_many(F + "add", [{"a": lambda: 1}])
+	with pytest.raises(frappe.ValidationError):
+		async_jobs.enqueue_many(F + "add", [{"a": "x" * 600_000}])
+	with pytest.raises(frappe.ValidationError):
+		async_jobs.enqueue_many(F + "add", [{}], queue="no-such-queue")
+	with pytest.raises(frappe.ValidationError):
+		async_jobs.enqueue_many("not.a.function", [{}])
+	frappe.db.rollback()

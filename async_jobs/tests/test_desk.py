@@ -198,10 +198,14 @@ def test_a_batch_shows_live_progress_on_the_monitor_and_on_its_document(worker, 
 				page.screenshot(path=str(screenshot_dir / "batch-on-its-document.png"))
 		return page.locator(".alert-message:has-text('eight steps')").count() > 0
 
-	wait_for(ended, timeout=120, interval=0.1, message="the batch's bar and its end alert on its document's form")
+	wait_for(
+		ended, timeout=120, interval=0.1, message="the batch's bar and its end alert on its document's form"
+	)
 	assert len(widths) >= 2, widths  # the bar moved while the batch ran
 
 	page.goto(f"{web}/app/async-job-batch/{batch.name}")
 	page.wait_for_selector(".indicator-pill:has-text('Finished')", timeout=60_000)
-	page.wait_for_selector("text=8 of 8 ended · 0 failed", timeout=30_000)  # the counts in the form's headline
+	page.wait_for_selector(
+		"text=8 of 8 ended · 0 failed", timeout=30_000
+	)  # the counts in the form's headline
 	page.screenshot(path=str(screenshot_dir / "batch-form.png"))

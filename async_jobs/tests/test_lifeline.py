@@ -199,3 +199,31 @@ def test_jobs_lost_with_the_queue_redis_are_enqueued_again_once(worker_factory, 
 	lost = wait_for_status(unrecoverable, "Lost", timeout=30)
 	assert "no stored arguments" in lost.error
 	assert not redis.Redis.from_url(COMMON_CONFIG["redis_queue"]).zcard(DELAYED_KEY)
+
+
+def test_a_job_whose_work_horse_died_before_recording_its_start_is_enqueued_again(worker_factory):
+	from datetime import datetime, timedelta, timezone
+
+	from frappe.utils.background_jobs import get_queue, get_redis_conn
+	from rq.job import Job
+
+	from async_jobs.engine import lifeline
+
+	name = enqueue("add", {"a": 20, "b": 22})
+	# What RQ leaves when a worker and its horse are killed between RQ starting the job and our first step:
+	# the RQ job "started" (long ago), out of the queue; the ledger row still Queued.
+	job = Job.fetch(row(name).rq_job_id, connection=get_redis_conn())
+	get_queue("short").remove(job.id)
+	job.set_status("started")
+	job.started_at = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(
+		seconds=world.LIFELINE_STALE + 5
+	)
+	job.save()
+	frappe.db.sql("UPDATE `tabAsync Job` SET modified = modified - INTERVAL 1 MINUTE WHERE name = %s", name)
+	frappe.db.commit()
+
+	assert lifeline.reconcile()["recovered"] == 1
+	frappe.db.commit()
+	worker_factory()
+	finished = wait_for_status(name, "Finished", timeout=60)
+	assert json.loads(finished.result) == 42 and finished.recovered == 1
