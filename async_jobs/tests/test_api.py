@@ -185,6 +185,54 @@ def test_nothing_leaks_through_get_list_or_the_rest_api(clients, owners_job):
 	assert clients[OWNER].get(f"{resource}/{owners_job}", timeout=30).status_code == 200
 
 
+# batches ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def owners_batch():
+	"""A batch of OWNER's with one queued child (no worker runs in this module)."""
+	frappe.set_user(OWNER)
+	batch = async_jobs.enqueue_batch("aj-test-add", [{"a": 1, "b": 2}])
+	frappe.set_user("Administrator")
+	frappe.db.commit()
+	yield batch.name
+	from async_jobs.engine import batches
+
+	batches.cancel(batch.name)
+
+
+@pytest.mark.parametrize("user, status", [(OWNER, 200), (MANAGER, 200), (OTHER, 403), (GUEST, 403)])
+def test_a_batch_is_for_its_owner_and_managers(clients, owners_batch, user, status):
+	response = call(clients, user, "batch_status", name=owners_batch)
+	assert response.status_code == status, response.text
+	if status == 200:
+		assert message(response)["total"] == 1 and message(response)["owner"] == OWNER
+	assert call(
+		clients, user, "cancel_batch", "POST", name=owners_batch if status != 200 else ""
+	).status_code in (
+		403,
+		417,
+	)
+
+
+def test_cancelling_a_batch_is_post_only_and_ends_it_cancelled(clients, owners_batch):
+	assert call(clients, OWNER, "cancel_batch", "GET", name=owners_batch).status_code == 403
+	assert call(clients, OTHER, "cancel_batch", "POST", name=owners_batch).status_code == 403
+	response = call(clients, OWNER, "cancel_batch", "POST", name=owners_batch)
+	assert response.status_code == 200 and message(response)["status"] == "Cancelled"
+	assert call(clients, OWNER, "batch_status", name="no-such-batch").status_code == 404
+
+
+def test_batches_do_not_leak_through_the_rest_api(clients, owners_batch):
+	resource = f"{BASE_URL}/api/resource/Async Job Batch"
+	params = {"limit_page_length": 0, "fields": json.dumps(["name", "owner"])}
+	body = clients[OTHER].get(resource, params=params, timeout=30).json()
+	assert all(r["owner"] == OTHER for r in body["data"])
+	assert clients[OTHER].get(f"{resource}/{owners_batch}", timeout=30).status_code == 403
+	assert owners_batch in {b["name"] for b in message(call(clients, MANAGER, "active_batches"))}
+	assert owners_batch not in {b["name"] for b in message(call(clients, OTHER, "active_batches"))}
+
+
 # fuzz ------------------------------------------------------------------------------------------------------------
 
 junk = st.one_of(
@@ -202,6 +250,14 @@ ENDPOINTS = {
 	"detail": ("GET", ["name"]),
 	"my_jobs": ("GET", ["status", "job_type", "queue", "owner", "limit", "start"]),
 	"cancel": ("POST", ["name"]),
+	"retry": ("POST", ["name"]),
+	"retry_matching": ("POST", ["status", "job_type", "queue", "owner"]),
+	"monitor": ("GET", ["status", "job_type", "queue", "owner", "since_hours"]),
+	"startable_job_types": ("GET", ["doctype"]),
+	"batch_status": ("GET", ["name"]),
+	"cancel_batch": ("POST", ["name"]),
+	"retry_batch": ("POST", ["name"]),
+	"active_batches": ("GET", ["reference_doctype", "reference_name"]),
 }
 
 
