@@ -7,7 +7,7 @@ than Frappe's TypeError (a 500). The core lives in async_jobs.engine.
 
 import frappe
 
-from async_jobs.engine import batches, dashboard, jobs, permissions, registry
+from async_jobs.engine import batch_control, batch_view, dashboard, jobs, permissions, registry
 from async_jobs.engine import cancel as cancellation
 from async_jobs.engine import requeue as requeueing
 from async_jobs.engine.registry import get_job_type
@@ -101,25 +101,25 @@ def startable_job_types(doctype: str | None = None) -> list[dict]:
 @frappe.whitelist()
 def batch_status(name: str | None = None) -> dict:
 	"""A batch's counts and aggregated progress (the owner or a manager)."""
-	return batches.handle(permissions.get_accessible_batch(name).name)
+	return batch_view.handle(permissions.get_accessible_batch(name).name)
 
 
 @frappe.whitelist(methods=["POST"])
 def cancel_batch(name: str | None = None) -> dict:
 	"""Cancel a batch: waiting children are cancelled, running ones asked to stop."""
-	return batches.cancel(permissions.get_accessible_batch(name).name)
+	return batch_control.cancel(permissions.get_accessible_batch(name).name)
 
 
 @frappe.whitelist(methods=["POST"])
 def retry_batch(name: str | None = None) -> dict:
 	"""Queue a batch's failed children again; returns the batch and how many were queued."""
 	batch = permissions.get_accessible_batch(name)
-	queued = batches.retry_failed(batch.name)
-	return {**batches.handle(batch.name), "requeued": queued}
+	queued = batch_control.retry_failed(batch.name)
+	return {**batch_view.handle(batch.name), "requeued": queued}
 
 
 @frappe.whitelist()
 def active_batches(reference_doctype: str | None = None, reference_name: str | None = None) -> list[dict]:
 	"""Planning or running batches the session user may see (of one document, when given), newest first."""
 	permissions.check_logged_in()
-	return batches.active(reference_doctype, reference_name)
+	return batch_view.active(reference_doctype, reference_name)

@@ -10,12 +10,12 @@
   exactly once even when the last two children end at the same instant on two workers.
   on_complete: every child ended (once). on_success: every child succeeded (once; also after failed children
   were retried by hand). on_failure: every child ended and some failed, timed out, died or were lost (once).
-- `cancel` cancels waiting children and asks running ones to stop; `retry_failed` queues the failed ones again.
+Control (cancel, retry failed children) is in batch_control.py; what clients see of a batch in batch_view.py.
 """
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import contextmanager
 
 import frappe
@@ -25,50 +25,23 @@ from frappe.utils import cint, now_datetime
 from async_jobs.engine import batch_status
 from async_jobs.engine.arguments import seal, unseal
 from async_jobs.engine.batch_status import BatchStatus
+from async_jobs.engine.batch_view import load, publish
 from async_jobs.engine.bulk import enqueue_many
 from async_jobs.engine.enqueue import enqueue, method_path
-from async_jobs.engine.progress import MONITOR_ROOM
 from async_jobs.engine.redact import redact
-from async_jobs.engine.status import FAILED_ENDS, WAITING, JobStatus
+from async_jobs.engine.status import FAILED_ENDS, JobStatus
 
 TABLE = "`tabAsync Job Batch`"
-EVENT = "async_jobs:batch"
 CHUNK_ARGUMENT = "names"  # a records batch calls its method with the chunk's record names under this key
 MAX_CHUNK = 10_000
 COMMIT_EVERY = 20  # chunks planned per commit
 ENQUEUE_CHUNK = 500  # argument sets per multi-row INSERT
-PUBLISH_EVERY_MS = 250
-CHILD_PAGE = 500
 # callback field → (job link field, SQL condition on the batch row for it to fire)
 CALLBACKS = {
 	"on_complete": ("complete_job", "TRUE"),
 	"on_success": ("success_job", "succeeded >= total"),
 	"on_failure": ("failure_job", "failed > 0"),
 }
-HANDLE_FIELDS = (
-	"name",
-	"title",
-	"status",
-	"owner",
-	"job_type",
-	"queue",
-	"total",
-	"ended",
-	"succeeded",
-	"failed",
-	"cancelled",
-	"sealed",
-	"cancel_requested",
-	"progress_percent",
-	"reference_doctype",
-	"reference_name",
-	"started_at",
-	"completed_at",
-	"success_job",
-	"complete_job",
-	"failure_job",
-	"error",
-)
 
 
 # Starting a batch
@@ -107,7 +80,7 @@ def enqueue_batch(
 	_seal(batch.name, total)
 	if not total:
 		frappe.db.after_commit.add(lambda: settle(batch.name))
-	return _reload(batch.name)
+	return load(batch.name)
 
 
 def enqueue_for_records(
@@ -173,7 +146,7 @@ def enqueue_for_records(
 		frappe.db.set_value("Async Job Batch", batch.name, "planner_job", planner.name, update_modified=False)
 	else:
 		plan(batch.name)
-	return _reload(batch.name)
+	return load(batch.name)
 
 
 def _create(
@@ -386,7 +359,7 @@ def _acting_as(user: str):
 
 
 def _notify_failed(row) -> None:
-	fresh = _reload(row.name)
+	fresh = load(row.name)
 	frappe.get_doc(
 		{
 			"doctype": "Notification Log",
@@ -425,114 +398,6 @@ def settle_pending(limit: int = 100) -> int:
 	return settled
 
 
-# Control
-
-
-def cancel(name: str) -> dict:
-	"""Stop batch `name`: no more planning, waiting children cancelled, running ones asked to stop."""
-	from async_jobs.engine.cancel import cancel as cancel_job
-
-	frappe.db.sql(
-		f"UPDATE {TABLE} SET cancel_requested = 1 WHERE name = %s AND status IN %s",
-		(name, (BatchStatus.PLANNING.value, BatchStatus.RUNNING.value)),
-	)
-	frappe.db.commit()  # the batch row before its children: children lock first, then the batch
-	active = tuple(s.value for s in (*WAITING, JobStatus.STARTED))
-	for names in children(name, active):
-		for child in names:
-			cancel_job(child, settle_batch=False)
-		frappe.db.commit()
-	settle(name)
-	return handle(name)
-
-
-def retry_failed(name: str) -> int:
-	"""Queue the batch's failed, timed-out, dead and lost children again; returns how many were queued."""
-	from async_jobs.engine.requeue import requeue
-
-	batch_status.transition(name, "reopen")
-	frappe.db.sql(f"UPDATE {TABLE} SET cancel_requested = 0 WHERE name = %s", name)
-	frappe.db.commit()
-	queued = 0
-	for names in children(name, tuple(s.value for s in FAILED_ENDS)):
-		queued += sum(requeue(child) for child in names)
-		frappe.db.commit()
-	settle(name)  # nothing could be queued again (arguments not kept): the batch ends as it was
-	return queued
-
-
-def children(batch: str, statuses: tuple[str, ...], page: int = CHILD_PAGE) -> Iterator[list[str]]:
-	"""Names of the batch's children in `statuses`, page by page (keyset on name over the (batch, status) index)."""
-	last = ""
-	while True:
-		names = frappe.db.sql_list(
-			"SELECT name FROM `tabAsync Job` WHERE batch = %s AND status IN %s AND name > %s"
-			" ORDER BY name LIMIT %s",
-			(batch, statuses, last, page),
-		)
-		if not names:
-			return
-		yield names
-		last = names[-1]
-
-
-# Reading, publishing
-
-
-def handle(name: str) -> dict:
-	"""What a client sees of a batch; progress includes the running children's own progress."""
-	row = _reload(name)
-	out = {field: row.get(field) for field in HANDLE_FIELDS}
-	if row.total and row.status in (BatchStatus.PLANNING.value, BatchStatus.RUNNING.value):
-		running = frappe.db.sql(
-			"SELECT COALESCE(SUM(progress_percent), 0) FROM `tabAsync Job` WHERE batch = %s AND status = %s",
-			(name, JobStatus.STARTED.value),
-		)[0][0]
-		out["progress_percent"] = min(100.0, (100.0 * row.ended + float(running)) / row.total)
-	return out
-
-
-def publish(name: str, throttle: bool = False) -> None:
-	"""Send the batch's handle to its owner, its reference document's room and the managers (at most every
-	PUBLISH_EVERY_MS per batch across all workers when throttled)."""
-	if throttle and not frappe.cache.set(
-		f"async_jobs:batch_publish:{frappe.local.site}:{name}", 1, nx=True, px=PUBLISH_EVERY_MS
-	):
-		return
-	message = handle(name)
-	frappe.publish_realtime(EVENT, message, user=message["owner"], after_commit=False)
-	if message["reference_name"]:
-		frappe.publish_realtime(
-			EVENT,
-			message,
-			doctype=message["reference_doctype"],
-			docname=message["reference_name"],
-			after_commit=False,
-		)
-	frappe.publish_realtime(EVENT, message, doctype="Async Job Batch", docname=name, after_commit=False)
-	frappe.publish_realtime(EVENT, message, doctype=MONITOR_ROOM, docname=MONITOR_ROOM, after_commit=False)
-
-
-def _reload(name: str):
-	rows = frappe.db.sql(f"SELECT * FROM {TABLE} WHERE name = %s", name, as_dict=True)
-	if not rows:
-		frappe.throw(_("Async Job Batch {0} not found").format(name), frappe.DoesNotExistError)
-	return frappe.get_doc({**rows[0], "doctype": "Async Job Batch"})
-
-
 def _sealed(name: str) -> dict:
 	sealed = frappe.db.get_value("Async Job Batch", name, "encrypted_callback_arguments")
 	return unseal(sealed) if sealed else {"callback": {}, "child": {}, "options": {}}
-
-
-def active(
-	reference_doctype: str | None = None, reference_name: str | None = None, limit: int = 20
-) -> list[dict]:
-	"""Planning or running batches the session user may see (permission query applies), newest first."""
-	filters = {"status": ["in", [BatchStatus.PLANNING.value, BatchStatus.RUNNING.value]]}
-	if reference_doctype and reference_name:
-		filters.update(reference_doctype=reference_doctype, reference_name=reference_name)
-	names = frappe.get_list(
-		"Async Job Batch", filters=filters, pluck="name", order_by="creation desc", limit_page_length=limit
-	)
-	return [handle(name) for name in names]

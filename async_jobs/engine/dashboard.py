@@ -8,7 +8,7 @@ from frappe.utils.background_jobs import generate_qname, get_queue, get_queues_t
 from frappe.utils.scheduler import is_scheduler_inactive
 from rq import Worker
 
-from async_jobs.engine import batches, jobs, permissions
+from async_jobs.engine import batch_view, jobs, permissions
 from async_jobs.engine.status import WAITING, JobStatus
 from async_jobs.engine.waiting import Context, QueueFacts, why_waiting
 
@@ -31,7 +31,7 @@ def overview(filters: dict, since_hours: int = 24) -> dict:
 		"waiting": explain(_jobs(base, "waiting", [s.value for s in WAITING]), queues),
 		"failed": _jobs(base, "failed", FAILED, since, extra=["traceback", "error_log"]),
 		"recent": _jobs(base, "recent", ended, since),
-		"batches": batches.active(),
+		"batches": batch_view.active(),
 		"queues": [{"queue": q, **vars(f), "oldest_wait": oldest_wait(q)} for q, f in queues.items()],
 		"charts": charts({k: v for k, v in base.items() if k != "status"}, since),
 		"is_manager": manager,

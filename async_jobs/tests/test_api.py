@@ -196,9 +196,9 @@ def owners_batch():
 	frappe.set_user("Administrator")
 	frappe.db.commit()
 	yield batch.name
-	from async_jobs.engine import batches
+	from async_jobs.engine import batch_control
 
-	batches.cancel(batch.name)
+	batch_control.cancel(batch.name)
 
 
 @pytest.mark.parametrize("user, status", [(OWNER, 200), (MANAGER, 200), (OTHER, 403), (GUEST, 403)])

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 import async_jobs
-from async_jobs.engine import batches
+from async_jobs.engine import batch_control
 from async_jobs.tests import world
 from async_jobs.tests.harness import wait_for
 
@@ -101,7 +101,7 @@ def test_failed_children_fire_failure_once_and_retrying_them_by_hand_fires_succe
 	assert frappe.db.exists("Notification Log", {"document_name": name, "document_type": "Async Job Batch"})
 
 	frappe.cache.set(f"aj-fixed:{marker}", 1)
-	assert batches.retry_failed(name) == 4
+	assert batch_control.retry_failed(name) == 4
 	row = wait_for_batch(name, "Finished")
 	assert (row.ended, row.succeeded, row.failed) == (4, 4, 0)
 	assert fired(name) == {"success": 1, "complete": 1, "failure": 1}  # complete and failure stay once
@@ -156,7 +156,7 @@ def test_cancelling_a_batch_removes_waiting_children_and_stops_running_ones(work
 		lambda: any(c.status == "Started" for c in children(name)), timeout=60, message="a child to start"
 	)
 
-	handle = batches.cancel(name)
+	handle = batch_control.cancel(name)
 	assert handle["cancel_requested"]
 	row = wait_for_batch(name)
 
