@@ -18,7 +18,10 @@ def main(site: str, key: str, start_at: float) -> None:
 	late = time.time() > start_at
 	while time.time() < start_at:
 		pass  # spin: a sleep's wake-up jitter would spread the contenders out
-	job = async_jobs.enqueue("async_jobs.tests.fixtures.add", {"a": 1, "b": 1}, queue="short", dedup_key=key)
+	# Delayed, so that no worker of an earlier test can run and end it (which frees the key) during the race.
+	job = async_jobs.enqueue(
+		"async_jobs.tests.fixtures.add", {"a": 1, "b": 1}, queue="short", dedup_key=key, delay=600
+	)
 	frappe.db.commit()
 	print(f"{job.name} {'late' if late else 'on-time'}")
 	frappe.destroy()
