@@ -25,7 +25,11 @@ has_permission = {"Async Job": "async_jobs.engine.permissions.has_permission"}
 scheduler_events = {
 	"cron": {
 		"* * * * *": ["async_jobs.tasks.async_jobs_stage_delayed", "async_jobs.tasks.async_jobs_lifeline"],
+		"*/5 * * * *": ["async_jobs.tasks.async_jobs_watchdog"],
+		"0 6 1 * *": ["async_jobs.tasks.async_jobs_monthly_report"],
 	},
+	"daily": ["async_jobs.tasks.async_jobs_daily_digest"],
+	"daily_long": ["async_jobs.tasks.async_jobs_prune"],
 }
 
 # Job types other apps declare look like this (see README):
