@@ -5,11 +5,20 @@ import uuid
 from datetime import timedelta
 
 import frappe
+import pytest
 from frappe.utils import now_datetime
 
 from async_jobs.engine import prune
 
 INSERT_ROWS = 5000  # rows per multi-row INSERT when filling the ledger
+
+
+@pytest.fixture(autouse=True)
+def no_rows_left():
+	"""The rows a test writes (waiting and running ones survive pruning) are gone afterwards."""
+	yield
+	frappe.db.sql("DELETE FROM `tabAsync Job` WHERE job_type LIKE 'aj-prune-%%' OR job_type LIKE 'aj-cli-%%'")
+	frappe.db.commit()
 
 
 def config(**overrides) -> frappe._dict:
