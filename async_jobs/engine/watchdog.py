@@ -13,11 +13,13 @@ import frappe
 from croniter import croniter
 from frappe import _
 from frappe.utils import get_datetime, now_datetime
+from frappe.utils.background_jobs import get_redis_conn
 from frappe.utils.scheduler import is_dormant, is_scheduler_disabled
 
 from async_jobs.engine import alerts, health, ops_settings
 from async_jobs.engine.alerts import Finding
 
+LOCK_SECONDS = 120
 SILENT_AFTER = timedelta(minutes=30)  # the watchdog's own 5-minute cron logs a run at least this often
 FAILED_LOOKBACK = timedelta(days=8)  # scheduled jobs with a failed run this recent are examined
 CRON_MAP = {  # as Frappe's ScheduledJobType.get_next_execution
@@ -246,5 +248,13 @@ def findings(now: datetime | None = None, config=None) -> list[Finding]:
 
 
 def check(now: datetime | None = None, notify: bool = True) -> dict[str, list[str]]:
-	"""Run every check and open or clear alerts; returns the keys opened, kept and cleared."""
-	return alerts.sync(findings(now), now=now, notify=notify)
+	"""Run every check and open or clear alerts; returns the keys opened, kept and cleared. One pass per site at
+	a time: the scheduler task, the stager and `bench async-jobs health` may overlap."""
+	conn = get_redis_conn()
+	lock = f"async_jobs:watchdog:{frappe.local.site}"
+	if not conn.set(lock, 1, nx=True, ex=LOCK_SECONDS):
+		return {"opened": [], "kept": [], "cleared": [], "skipped": ["another watchdog pass is running"]}
+	try:
+		return alerts.sync(findings(now), now=now, notify=notify)
+	finally:
+		conn.delete(lock)

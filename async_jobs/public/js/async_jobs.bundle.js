@@ -2,3 +2,4 @@ import "./events";
 import "./realtime";
 import "./progress_bar";
 import "./form_buttons";
+import "./alerts";
