@@ -14,8 +14,8 @@ app_include_js = ["async_jobs.bundle.js"]
 # Which job-type buttons go on which forms (async_jobs/boot.py)
 extend_bootinfo = ["async_jobs.boot.extend_bootinfo"]
 
-after_install = "async_jobs.engine.install.ensure_roles"
-after_migrate = ["async_jobs.engine.install.ensure_roles"]
+after_install = ["async_jobs.engine.install.ensure_roles", "async_jobs.engine.ops_settings.fill_defaults"]
+after_migrate = ["async_jobs.engine.install.ensure_roles", "async_jobs.engine.ops_settings.fill_defaults"]
 
 # Owners see their own jobs; managers (Async Jobs Manager, System Manager) see all
 permission_query_conditions = {"Async Job": "async_jobs.engine.permissions.query_conditions"}

@@ -49,3 +49,15 @@ def test_alert_recipients_are_the_role_holders_plus_named_users():
 	users = recipients.alert_users(config)
 	assert world.MANAGER in users and world.OTHER in users and world.OWNER not in users
 	assert recipients.emails([world.MANAGER, "ops@example.com"]) == [world.MANAGER, "ops@example.com"]
+
+
+def test_defaults_are_stored_for_fields_a_site_never_saved():
+	frappe.db.sql(
+		"DELETE FROM `tabSingles` WHERE doctype = 'Async Jobs Settings' AND field IN ('enable_pruning', 'max_backlog')"
+	)
+	assert ops_settings.load().enable_pruning == 1  # the default, though nothing is stored
+	ops_settings.fill_defaults()
+	stored = frappe.db.get_singles_dict("Async Jobs Settings", cast=True)
+	assert stored.enable_pruning == 1 and stored.max_backlog == 1000
+	assert settings().enable_pruning == 1  # the Desk form shows what the tasks use
+	frappe.db.commit()
