@@ -181,7 +181,8 @@ def _human(delta: timedelta) -> str:
 
 
 def gather_scheduler(now: datetime) -> SchedulerFacts:
-	last_log = frappe.db.get_value("Scheduled Job Log", {}, "creation", order_by="creation desc")
+	# Scheduled Job Log is indexed on modified only (a log row is modified for the last time when its run ends)
+	last_log = frappe.db.get_value("Scheduled Job Log", {}, "modified", order_by="modified desc")
 	return SchedulerFacts(
 		site=frappe.local.site,
 		disabled=is_scheduler_disabled(verbose=False),
@@ -202,7 +203,7 @@ def gather_job_types(now: datetime, failing_runs: int) -> list[JobTypeFacts]:
 	failed_recently = set(
 		frappe.get_all(
 			"Scheduled Job Log",
-			filters={"status": "Failed", "creation": [">", now - FAILED_LOOKBACK]},
+			filters={"status": "Failed", "modified": [">", now - FAILED_LOOKBACK]},
 			pluck="scheduled_job_type",
 			distinct=True,
 		)
@@ -216,7 +217,7 @@ def gather_job_types(now: datetime, failing_runs: int) -> list[JobTypeFacts]:
 					"Scheduled Job Log",
 					filters={"scheduled_job_type": row.name},
 					pluck="status",
-					order_by="creation desc",
+					order_by="modified desc",
 					limit=failing_runs,
 				)
 			)

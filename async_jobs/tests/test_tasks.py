@@ -7,6 +7,7 @@ import frappe
 import pytest
 
 from async_jobs import tasks
+from async_jobs.tests.alerting import forget_alerts
 from async_jobs.tests.harness import wait_for
 
 TASKS = {
@@ -30,7 +31,7 @@ def settings():
 	doc.update({k: v for k, v in before.items() if k not in ("modified", "creation")})
 	doc.save()
 	frappe.db.set_single_value("System Settings", "enable_scheduler", scheduler)
-	frappe.db.delete("Async Jobs Alert")
+	forget_alerts()
 	frappe.db.commit()
 
 
@@ -46,7 +47,7 @@ def test_every_task_has_its_own_scheduled_job_type():
 def test_a_task_whose_flag_is_off_does_nothing(settings):
 	settings.enable_watchdog = 0
 	settings.save()
-	frappe.db.delete("Async Jobs Alert")
+	forget_alerts()
 	frappe.db.commit()
 	tasks.async_jobs_watchdog()
 	assert not frappe.db.count("Async Jobs Alert")
@@ -67,7 +68,7 @@ def test_the_scheduler_path_runs_the_watchdog_and_the_digest_on_real_workers(
 	address = f"aj-digest-{uuid.uuid4().hex[:8]}@example.com"
 	settings.digest_recipients = address
 	settings.save()
-	frappe.db.delete("Async Jobs Alert")
+	forget_alerts()
 	frappe.db.commit()
 
 	started = frappe.utils.now_datetime()
