@@ -204,3 +204,26 @@ def test_only_managers_may_read_alerts(scheduler_enabled):
 	frappe.set_user(world.OWNER)
 	with pytest.raises(frappe.PermissionError):
 		frappe.get_list("Async Jobs Alert", filters={"alert_key": "aj-test"})
+
+
+def test_a_scheduled_job_failing_its_last_runs_raises_an_alert_that_clears_after_a_success(scheduler_enabled):
+	key = f"failing:{PRUNE_JOB}"
+
+	def log(status):
+		frappe.get_doc(
+			{"doctype": "Scheduled Job Log", "scheduled_job_type": PRUNE_JOB, "status": status}
+		).insert(ignore_permissions=True)
+		frappe.db.commit()
+
+	for _ in range(3):
+		log("Failed")
+	try:
+		assert key in watchdog.check()["opened"]
+		(row,) = alert(key)
+		assert "failed its last 3 runs" in row.title and "async_jobs.tasks.async_jobs_prune" in row.message
+
+		log("Complete")
+		assert key in watchdog.check()["cleared"]
+	finally:
+		frappe.db.delete("Scheduled Job Log", {"scheduled_job_type": PRUNE_JOB})
+		frappe.db.commit()
