@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import frappe
 from croniter import croniter
 from frappe import _
-from frappe.utils import get_datetime, now_datetime
+from frappe.utils import cint, get_datetime, now_datetime
 from frappe.utils.background_jobs import get_redis_conn
 from frappe.utils.scheduler import is_dormant, is_scheduler_disabled
 
@@ -137,12 +137,18 @@ def interval(job: JobTypeFacts, base: datetime, scheduler_interval: int = 240) -
 
 
 def job_type_findings(
-	jobs: list[JobTypeFacts], now: datetime, failing_runs: int = 3, overdue: bool = True
+	jobs: list[JobTypeFacts],
+	now: datetime,
+	failing_runs: int = 3,
+	overdue: bool = True,
+	scheduler_interval: int = 240,
 ) -> list[Finding]:
+	"""Overdue (unless `overdue` is False) and repeatedly failing job types. `scheduler_interval` (seconds) sets how
+	often "All" jobs run, as the site config's scheduler_interval does."""
 	found = []
 	for job in jobs:
 		last = job.last_execution or job.creation
-		every = interval(job, last)
+		every = interval(job, last, scheduler_interval)
 		if overdue and now - last > 2 * every:
 			found.append(
 				Finding(
@@ -243,7 +249,8 @@ def findings(now: datetime | None = None, config=None) -> list[Finding]:
 	scheduler = gather_scheduler(now)
 	found = scheduler_findings(scheduler, now)
 	jobs = gather_job_types(now, config.failing_runs)
-	found += job_type_findings(jobs, now, config.failing_runs, overdue=scheduler.runs_jobs)
+	every = cint(frappe.get_conf().scheduler_interval) or 240
+	found += job_type_findings(jobs, now, config.failing_runs, scheduler.runs_jobs, every)
 	found += health.findings(config, now)
 	return found
 

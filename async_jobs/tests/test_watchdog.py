@@ -48,6 +48,14 @@ def test_a_job_type_is_overdue_after_twice_its_interval(frequency, cron, ago, ov
 	assert ("overdue:x.job" in keys(found)) is overdue
 
 
+def test_all_jobs_follow_the_configured_scheduler_interval():
+	every_ten_minutes = job("All", None, NOW - timedelta(minutes=15))
+	assert keys(watchdog.job_type_findings([every_ten_minutes], NOW, scheduler_interval=600)) == set()
+	assert keys(watchdog.job_type_findings([every_ten_minutes], NOW, scheduler_interval=240)) == {
+		"overdue:x.job"
+	}
+
+
 def test_a_job_type_that_never_ran_counts_from_its_creation():
 	never = JobTypeFacts("x.job", "app.x.job", "Hourly", None, None, NOW - timedelta(hours=3))
 	assert keys(watchdog.job_type_findings([never], NOW)) == {"overdue:x.job"}
