@@ -4,6 +4,7 @@ import signal
 
 import click
 import frappe
+from frappe.commands import pass_context
 
 
 @click.group("async-jobs")
@@ -27,6 +28,48 @@ def stager(interval: float, lifeline_interval: float):
 		stager_process.run(interval, lifeline_interval, stop=lambda: bool(stopping))
 	except KeyboardInterrupt:
 		pass
+
+
+@async_jobs_group.command("status")
+@pass_context
+def status(context):
+	"""Queues, workers and running jobs with their progress."""
+	from async_jobs import cli
+
+	cli.for_each_site(context, cli.status)
+
+
+@async_jobs_group.command("health")
+@pass_context
+def health(context):
+	"""Run the watchdog now and print the open alerts; exit code 1 while any is open."""
+	from async_jobs import cli
+
+	cli.for_each_site(context, cli.check_health)
+
+
+@async_jobs_group.command("prune")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@click.option("--batch", type=int, help="Rows per DELETE (default: the settings' Rows per Delete).")
+@pass_context
+def prune(context, dry_run: bool, batch: int | None):
+	"""Delete ledger rows (and opted-in logs) past their retention, in small batches."""
+	from async_jobs import cli
+
+	cli.for_each_site(context, lambda: cli.run_prune(dry_run, batch))
+
+
+@async_jobs_group.command("retry")
+@click.option("--status", help="Failed, Timed Out, Dead, Cancelled or Lost (default: all of them).")
+@click.option("--job-type")
+@click.option("--queue")
+@click.option("--owner")
+@pass_context
+def retry(context, status, job_type, queue, owner):
+	"""Queue again every retryable job that matches the filters (at most 1000)."""
+	from async_jobs import cli
+
+	cli.for_each_site(context, lambda: cli.retry(status, job_type, queue, owner))
 
 
 commands = [async_jobs_group]

@@ -14,8 +14,8 @@ app_include_js = ["async_jobs.bundle.js"]
 # Which job-type buttons go on which forms (async_jobs/boot.py)
 extend_bootinfo = ["async_jobs.boot.extend_bootinfo"]
 
-after_install = "async_jobs.engine.install.ensure_roles"
-after_migrate = ["async_jobs.engine.install.ensure_roles"]
+after_install = ["async_jobs.engine.install.ensure_roles", "async_jobs.engine.ops_settings.fill_defaults"]
+after_migrate = ["async_jobs.engine.install.ensure_roles", "async_jobs.engine.ops_settings.fill_defaults"]
 
 # Owners see their own jobs; managers (Async Jobs Manager, System Manager) see all
 permission_query_conditions = {
@@ -31,7 +31,11 @@ has_permission = {
 scheduler_events = {
 	"cron": {
 		"* * * * *": ["async_jobs.tasks.async_jobs_stage_delayed", "async_jobs.tasks.async_jobs_lifeline"],
+		"*/5 * * * *": ["async_jobs.tasks.async_jobs_watchdog"],
+		"0 6 1 * *": ["async_jobs.tasks.async_jobs_monthly_report"],
 	},
+	"daily": ["async_jobs.tasks.async_jobs_daily_digest"],
+	"daily_long": ["async_jobs.tasks.async_jobs_prune"],
 }
 
 # Job types other apps declare look like this (see README):

@@ -4,7 +4,7 @@ Frappe names Scheduled Job Types after the last two dotted parts of the method, 
 an `async_jobs_` prefix to stay unique across apps.
 """
 
-from async_jobs.engine import lifeline, transport
+from async_jobs.engine import lifeline, operations, prune, transport, watchdog
 
 
 def async_jobs_stage_delayed():
@@ -15,3 +15,25 @@ def async_jobs_stage_delayed():
 def async_jobs_lifeline():
 	"""Backstop for the lifeline when no stager process runs: reconcile lost and vanished jobs of this site."""
 	lifeline.reconcile()
+
+
+def async_jobs_watchdog():
+	"""Every 5 minutes: scheduler, scheduled jobs and queue health; alerts open and clear themselves."""
+	operations.run_if_enabled("enable_watchdog", watchdog.check)
+
+
+def async_jobs_prune():
+	"""Nightly on the long queue (daily_long): delete ledger rows past their retention, in small batches."""
+	operations.run_if_enabled("enable_pruning", prune.prune)
+
+
+def async_jobs_daily_digest():
+	"""Daily: the digest mail of the last 24 hours."""
+	operations.run_if_enabled("enable_digest", operations.enqueue_long, "async_jobs.engine.digest.send")
+
+
+def async_jobs_monthly_report():
+	"""On the first of the month: last month's PDF report, built on the long queue."""
+	operations.run_if_enabled(
+		"enable_monthly_report", operations.enqueue_long, "async_jobs.engine.report.send"
+	)

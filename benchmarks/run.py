@@ -8,6 +8,7 @@
 4. progress()        1,000,000 calls inside a tracked job, against the same loop without the call
 5. queries           the Job Monitor and list queries at 1,000,000 ledger rows (spread over 30 days): p50 / p95
 6. batch             100,000 records in chunks of 100 by 1 and 2 workers, and the plain fan-out (benchmarks/batch.py)
+7. prune             batched retention pruning vs one unbounded DELETE of 200,000 old rows, a writer inserting meanwhile
 """
 
 import argparse
@@ -21,6 +22,7 @@ from frappe.utils.background_jobs import execute_job, get_queue
 from rq import Queue
 
 import async_jobs
+from benchmarks import prune as prune_benchmark
 from benchmarks.batch import batch_throughput
 
 SITE_JOB = "async_jobs.tests.fixtures."
@@ -294,7 +296,9 @@ def main():
 	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 	parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
 	parser.add_argument(
-		"--only", nargs="*", default=["enqueue", "throughput", "progress", "queries", "batch"]
+		"--only",
+		nargs="*",
+		default=["enqueue", "throughput", "progress", "queries", "batch", "prune"],
 	)
 	args = parser.parse_args()
 	from async_jobs.tests import harness
@@ -304,7 +308,14 @@ def main():
 	frappe.set_user("Administrator")
 	table = Table()
 	sizes = (
-		{"enqueue": 300, "throughput": 60, "progress": 100_000, "queries": 20_000, "batch": 5_000}
+		{
+			"enqueue": 300,
+			"throughput": 60,
+			"progress": 100_000,
+			"queries": 20_000,
+			"batch": 5_000,
+			"prune": 20_000,
+		}
 		if args.quick
 		else {
 			"enqueue": 3000,
@@ -312,6 +323,7 @@ def main():
 			"progress": 1_000_000,
 			"queries": 1_000_000,
 			"batch": 100_000,
+			"prune": 200_000,
 		}
 	)
 	steps = {
@@ -320,6 +332,7 @@ def main():
 		"progress": progress_cost,
 		"queries": queries,
 		"batch": batch_throughput,
+		"prune": prune_benchmark.compare,
 	}
 	for name in args.only:
 		steps[name](table, sizes[name])

@@ -1,5 +1,6 @@
 """The stager process (`bench async-jobs stager`, one per bench): moves due delayed jobs onto their queues about
-every second, and runs the lifeline over every site with async_jobs every few seconds."""
+every second, and runs the lifeline over every site with async_jobs every few seconds — and the watchdog every
+5 minutes, so that a disabled or stuck scheduler (which cannot report itself) is still noticed."""
 
 import time
 
@@ -7,14 +8,18 @@ import frappe
 from frappe.utils import get_sites
 from frappe.utils.background_jobs import get_redis_conn
 
-from async_jobs.engine import lifeline, transport
+from async_jobs.engine import lifeline, operations, transport, watchdog
 from async_jobs.engine.dashboard import STAGER_KEY
 
 logger = frappe.logger("async_jobs.stager", allow_site=False)
 
 
+WATCHDOG_EVERY = 300.0  # seconds; the first pass comes after one interval, not at start
+
+
 def run(interval: float = 1.0, lifeline_every: float = 10.0, stop=lambda: False) -> None:
 	next_lifeline = 0.0
+	next_watchdog = time.monotonic() + WATCHDOG_EVERY
 	while not stop():
 		wait = interval
 		try:
@@ -28,6 +33,9 @@ def run(interval: float = 1.0, lifeline_every: float = 10.0, stop=lambda: False)
 		if time.monotonic() >= next_lifeline:
 			reconcile_all_sites()
 			next_lifeline = time.monotonic() + lifeline_every
+		if time.monotonic() >= next_watchdog:
+			watch_all_sites()
+			next_watchdog = time.monotonic() + WATCHDOG_EVERY
 		time.sleep(wait)
 
 
@@ -55,3 +63,19 @@ def reconcile_all_sites() -> dict[str, dict]:
 		finally:
 			frappe.destroy()
 	return results
+
+
+def watch_all_sites() -> None:
+	"""A watchdog pass per site with async_jobs whose settings enable it."""
+	with frappe.init_site():
+		sites = get_sites()
+	for site in sites:
+		try:
+			frappe.init(site=site)
+			frappe.connect()
+			if "async_jobs" in frappe.get_installed_apps():
+				operations.run_if_enabled("enable_watchdog", watchdog.check)
+		except Exception:
+			logger.exception(f"watchdog failed for {site}")
+		finally:
+			frappe.destroy()

@@ -3,3 +3,4 @@ import "./realtime";
 import "./progress_bar";
 import "./form_buttons";
 import "./batch_progress";
+import "./alerts";

@@ -2,7 +2,7 @@
 // form never stacks duplicate socket listeners (off before on) and leaves none behind when it goes away.
 frappe.provide("async_jobs.events");
 
-const EVENTS = ["async_jobs:progress", "async_jobs:finished", "async_jobs:batch"];
+const EVENTS = ["async_jobs:progress", "async_jobs:finished", "async_jobs:batch", "async_jobs:alert"];
 const subscribers = new Map(); // key → fn(event, data)
 
 function dispatch(event) {

@@ -1,7 +1,27 @@
 # Copyright (c) 2026, async_jobs developers and contributors
 # For license information, please see license.txt
 
+import frappe
+from frappe import _
 from frappe.model.document import Document
+
+from async_jobs.engine import recipients
+
+NON_NEGATIVE = (
+	"cancel_grace_seconds",
+	"finished_retention_days",
+	"failed_retention_days",
+	"cancelled_retention_days",
+	"error_log_retention_days",
+	"scheduled_job_log_retention_days",
+	"max_backlog",
+	"max_wait_minutes",
+	"min_workers",
+	"failure_window_minutes",
+	"failure_min_jobs",
+	"failing_runs",
+)
+MAX_BATCH = 50_000
 
 
 class AsyncJobsSettings(Document):
@@ -13,6 +33,57 @@ class AsyncJobsSettings(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		alert_email: DF.Check
+		alert_notification_log: DF.Check
+		alert_realtime: DF.Check
+		alert_role: DF.Link | None
+		alert_users: DF.SmallText | None
 		cancel_grace_seconds: DF.Int
+		cancelled_retention_days: DF.Int
+		digest_recipients: DF.SmallText | None
+		enable_digest: DF.Check
+		enable_monthly_report: DF.Check
+		enable_pruning: DF.Check
+		enable_watchdog: DF.Check
+		error_log_retention_days: DF.Int
+		failed_retention_days: DF.Int
+		failing_runs: DF.Int
+		failure_min_jobs: DF.Int
+		failure_window_minutes: DF.Int
+		finished_retention_days: DF.Int
+		max_backlog: DF.Int
+		max_failure_rate: DF.Percent
+		max_wait_minutes: DF.Int
+		min_workers: DF.Int
+		prune_batch_size: DF.Int
+		prune_error_log: DF.Check
+		prune_scheduled_job_log: DF.Check
+		report_recipients: DF.SmallText | None
+		scheduled_job_log_retention_days: DF.Int
 	# end: auto-generated types
-	pass
+
+	def validate(self):
+		for field in NON_NEGATIVE:
+			if (self.get(field) or 0) < 0:
+				frappe.throw(
+					_("{0} cannot be negative.").format(_(self.meta.get_label(field))), frappe.ValidationError
+				)
+		if not 1 <= (self.prune_batch_size or 0) <= MAX_BATCH:
+			frappe.throw(
+				_("Rows per Delete must be between 1 and {0}.").format(MAX_BATCH), frappe.ValidationError
+			)
+		if not 0 <= (self.max_failure_rate or 0) <= 100:
+			frappe.throw(_("Failure Rate must be between 0 and 100 %."), frappe.ValidationError)
+		for flag, field in (
+			("prune_error_log", "error_log_retention_days"),
+			("prune_scheduled_job_log", "scheduled_job_log_retention_days"),
+		):
+			if self.get(flag) and not self.get(field):
+				frappe.throw(
+					_("Give {0} (at least 1 day) or turn pruning of that log off.").format(
+						_(self.meta.get_label(field))
+					),
+					frappe.ValidationError,
+				)
+		for field in ("alert_users", "digest_recipients", "report_recipients"):
+			recipients.parse(self.get(field), label=_(self.meta.get_label(field)))
