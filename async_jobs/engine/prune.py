@@ -31,6 +31,7 @@ class Rule:
 	index: str = (
 		"creation"  # the indexed column the batches walk: the ledger's (creation, status), logs' modified
 	)
+	condition: str = ""  # more SQL the rows must meet
 
 	def cutoff(self, now: datetime) -> datetime:
 		return now - timedelta(days=self.days)
@@ -57,6 +58,15 @@ def rules(config=None) -> list[Rule]:
 		Rule("Failed jobs", "Async Job", config.failed_retention_days, tuple(s.value for s in FAILED)),
 		Rule("Cancelled jobs", "Async Job", config.cancelled_retention_days, (JobStatus.CANCELLED.value,)),
 	]
+	ledger.append(  # after the ledger rules: a batch goes once its children have
+		Rule(
+			"Ended batches",
+			"Async Job Batch",
+			config.finished_retention_days,
+			("Finished", "Failed", "Cancelled"),
+			condition="NOT EXISTS (SELECT 1 FROM `tabAsync Job` j WHERE j.batch = `tabAsync Job Batch`.name)",
+		)
+	)
 	found = [rule for rule in ledger if rule.days > 0]
 	if config.prune_error_log and config.error_log_retention_days > 0:
 		found.append(Rule("Error Log", "Error Log", config.error_log_retention_days, index="modified"))
@@ -137,6 +147,8 @@ def _where(rule: Rule, now: datetime) -> tuple[str, dict]:
 	where = "creation < %(cutoff)s AND modified < %(cutoff)s"
 	if rule.statuses:
 		where += " AND status IN %(statuses)s"
+	if rule.condition:
+		where += f" AND {rule.condition}"
 	return where, values
 
 

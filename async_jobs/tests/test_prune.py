@@ -104,9 +104,42 @@ def test_a_dry_run_counts_what_would_go_and_deletes_nothing():
 
 def test_zero_days_keeps_a_status_for_ever_and_logs_are_pruned_only_when_asked():
 	rules = {rule.label for rule in prune.rules(config(cancelled_retention_days=0))}
-	assert rules == {"Finished jobs", "Failed jobs"}
+	assert rules == {"Finished jobs", "Failed jobs", "Ended batches"}
 	rules = {rule.label for rule in prune.rules(config(prune_error_log=1, prune_scheduled_job_log=1))}
 	assert {"Error Log", "Scheduled Job Log"} <= rules
+
+
+def test_an_ended_batch_goes_after_its_children_and_not_before():
+	import async_jobs
+
+	batches = []
+	for _ in range(2):
+		batch = async_jobs.enqueue_batch("async_jobs.tests.fixtures.add", [{"a": 1, "b": 1}], queue="short")
+		frappe.db.commit()
+		from async_jobs.engine import batch_control
+
+		batch_control.cancel(batch.name)
+		batches.append(batch.name)
+	long_ago = now_datetime() - timedelta(days=60)
+	for name in batches:
+		frappe.db.sql(
+			"UPDATE `tabAsync Job Batch` SET creation = %s, modified = %s WHERE name = %s",
+			(long_ago, long_ago, name),
+		)
+	kept_child = frappe.db.get_value("Async Job", {"batch": batches[1]}, "name")
+	frappe.db.sql(  # the first batch's child is old too; the second's is recent
+		"UPDATE `tabAsync Job` SET creation = %s, modified = %s WHERE batch = %s",
+		(long_ago, long_ago, batches[0]),
+	)
+	frappe.db.commit()
+
+	result = prune.prune(config=config())
+
+	assert not frappe.db.exists("Async Job Batch", batches[0]) and result.counts["Ended batches"] >= 1
+	assert frappe.db.exists("Async Job Batch", batches[1]) and frappe.db.exists("Async Job", kept_child)
+	frappe.db.delete("Async Job", {"batch": batches[1]})
+	frappe.db.delete("Async Job Batch", batches[1])
+	frappe.db.commit()
 
 
 def test_old_error_logs_go_when_error_log_retention_is_on():
