@@ -7,6 +7,7 @@
 3. realistic jobs/s  the same, for a job that inserts a document and commits
 4. progress()        1,000,000 calls inside a tracked job, against the same loop without the call
 5. queries           the Job Monitor and list queries at 1,000,000 ledger rows (spread over 30 days): p50 / p95
+6. fast              the fast worker vs `bench worker`: no-op and realistic jobs, plain and tracked (fast_worker.py)
 """
 
 import argparse
@@ -20,6 +21,7 @@ from frappe.utils.background_jobs import execute_job, get_queue
 from rq import Queue
 
 import async_jobs
+from benchmarks import fast_worker
 
 SITE_JOB = "async_jobs.tests.fixtures."
 QUEUE = "long"
@@ -275,7 +277,7 @@ def fill(count: int, start: int = 0):
 def main():
 	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 	parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-	parser.add_argument("--only", nargs="*", default=["enqueue", "throughput", "progress", "queries"])
+	parser.add_argument("--only", nargs="*", default=["enqueue", "throughput", "progress", "queries", "fast"])
 	args = parser.parse_args()
 	from async_jobs.tests import harness
 
@@ -284,11 +286,23 @@ def main():
 	frappe.set_user("Administrator")
 	table = Table()
 	sizes = (
-		{"enqueue": 300, "throughput": 60, "progress": 100_000, "queries": 20_000}
+		{"enqueue": 300, "throughput": 60, "progress": 100_000, "queries": 20_000, "fast": (60, 600)}
 		if args.quick
-		else {"enqueue": 3000, "throughput": 300, "progress": 1_000_000, "queries": 1_000_000}
+		else {
+			"enqueue": 3000,
+			"throughput": 300,
+			"progress": 1_000_000,
+			"queries": 1_000_000,
+			"fast": (300, 3000),
+		}
 	)
-	steps = {"enqueue": enqueue_rate, "throughput": throughput, "progress": progress_cost, "queries": queries}
+	steps = {
+		"enqueue": enqueue_rate,
+		"throughput": throughput,
+		"progress": progress_cost,
+		"queries": queries,
+		"fast": fast_worker.compare,
+	}
 	for name in args.only:
 		steps[name](table, sizes[name])
 	table.show()
