@@ -22,6 +22,7 @@ from rq.worker import logger
 from async_jobs.engine import db_pool
 
 MONITOR_THREAD_PREFIX = "async-jobs-monitor-"
+PROFILE_VARIABLE = "ASYNC_JOBS_FAST_WORKER_PROFILE"
 
 
 class ChildState:
@@ -49,6 +50,7 @@ class ChildState:
 def main(worker, sock: socket.socket) -> None:
 	"""Serve jobs from the supervisor until it says `exit` or goes away; never returns."""
 	status = 1
+	profiler = _profiler()
 	try:
 		os.setsid()  # like RQ's work horse: a terminal's Ctrl+C reaches the supervisor only
 		signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -73,7 +75,21 @@ def main(worker, sock: socket.socket) -> None:
 		logger.exception("fast worker child failed")
 	finally:
 		db_pool.close_all()
+		if profiler:
+			profiler.disable()
+			profiler.dump_stats(f"{os.environ[PROFILE_VARIABLE]}.{os.getpid()}")
 		os._exit(status)
+
+
+def _profiler():
+	"""cProfile the child when ASYNC_JOBS_FAST_WORKER_PROFILE names a file prefix (stats land in <prefix>.<pid>)."""
+	if not os.environ.get(PROFILE_VARIABLE):
+		return None
+	import cProfile
+
+	profiler = cProfile.Profile()
+	profiler.enable()
+	return profiler
 
 
 def perform(worker, job_id: str, queue_name: str) -> None:

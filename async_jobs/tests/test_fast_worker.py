@@ -13,7 +13,14 @@ from rq.job import Job
 
 import async_jobs
 from async_jobs.tests import fast_jobs, world
-from async_jobs.tests.harness import start_worker, wait_for
+from async_jobs.tests.harness import (
+	ADMIN_PASSWORD,
+	COMMON_CONFIG,
+	SITE,
+	run_bench,
+	start_worker,
+	wait_for,
+)
 
 pytestmark = pytest.mark.worker
 J = "async_jobs.tests.fast_jobs."
@@ -222,3 +229,47 @@ def test_sigterm_kills_a_job_still_running_after_the_shutdown_grace(fast_worker,
 	assert not todo_exists(f"{marker} finished")
 	with pytest.raises(ProcessLookupError):
 		os.kill(child, 0)
+
+
+@pytest.fixture(scope="module")
+def second_site():
+	"""A second site on the bench (Frappe only), dropped afterwards."""
+	name = f"aj-fast-{uuid.uuid4().hex[:8]}.localhost"
+	root_password = COMMON_CONFIG["root_password"]
+	created = run_bench(
+		"new-site", name, "--admin-password", ADMIN_PASSWORD, "--db-root-password", root_password
+	)
+	assert created.returncode == 0, created.stderr[-3000:]
+	yield name
+	run_bench("drop-site", name, "--force", "--no-backup", "--db-root-password", root_password, timeout=120)
+
+
+def enqueue_for(site: str, method: str) -> Job:
+	"""A job for another site, as frappe.enqueue on that site would push it (queues are the bench's)."""
+	from frappe.utils.background_jobs import execute_job, get_queue
+
+	return get_queue("short").enqueue_call(
+		execute_job,
+		kwargs={
+			"site": site,
+			"method": J + method,
+			"event": None,
+			"job_name": J + method,
+			"kwargs": {},
+			"user": "Administrator",
+			"is_async": True,
+		},
+	)
+
+
+@pytest.mark.slow
+def test_one_child_serves_two_sites_each_job_on_its_own_site_and_database(fast_worker, second_site):
+	fast_worker()
+	jobs = [enqueue_for(site, "where_am_i") for site in [SITE, second_site] * 3]
+	seen = [result(job) for job in jobs]
+
+	assert len({s["pid"] for s in seen}) == 1, "one child ran them all"
+	for job_seen, site in zip(seen, [SITE, second_site] * 3, strict=True):
+		assert job_seen["site"] == site
+		assert job_seen["database"] == job_seen["db_name"], "each job talks to its own site's database"
+	assert seen[0]["database"] != seen[1]["database"]
