@@ -9,6 +9,10 @@ site) a connection that looks freshly opened:
   named locks released, autocommit back to the server default), then what pymysql set when it connected:
   the connection's collation, autocommit off and the site's database. A connection that fails the reset (MariaDB
   restarted, wait_timeout passed) is dropped and a new one made.
+- a connection that ran nothing but COMMIT / ROLLBACK since its last reset (a job that never touched the
+  database: execute_job commits anyway) cannot have changed its session; it is only pinged before reuse (one
+  round trip instead of five). Every command a connection sends is checked (pymysql's _execute_command), so
+  statements sent around Frappe's sql() count too.
 
 Installed only in the fast worker's child process (install()); nothing changes elsewhere.
 """
@@ -17,8 +21,10 @@ import time
 
 import pymysql
 from frappe.database.mariadb.database import MariaDBDatabase
+from pymysql.constants import COMMAND
 
 COM_RESET_CONNECTION = 0x1F  # pymysql has no constant for it
+HARMLESS = {b"commit", b"rollback"}
 MAX_IDLE = 8  # idle connections kept in all (several sites, plus a job's side connection)
 
 _idle: list[tuple[tuple, pymysql.connections.Connection, float]] = []
@@ -32,7 +38,23 @@ def install() -> None:
 		return
 	MariaDBDatabase._get_connection = _checkout
 	MariaDBDatabase.close = _release
+	send = pymysql.connections.Connection._execute_command
+
+	def _execute_command(conn, command, sql):
+		if conn.__dict__.get("_aj_clean") and not _harmless(command, sql):
+			conn._aj_clean = False
+		return send(conn, command, sql)
+
+	pymysql.connections.Connection._execute_command = _execute_command
 	_installed = True
+
+
+def _harmless(command: int, sql) -> bool:
+	if command == COMMAND.COM_PING:
+		return True
+	if command != COMMAND.COM_QUERY:
+		return False
+	return (sql.encode() if isinstance(sql, str) else bytes(sql)).strip().lower() in HARMLESS
 
 
 def _key(db: MariaDBDatabase) -> tuple:
@@ -45,7 +67,10 @@ def _checkout(db: MariaDBDatabase) -> pymysql.connections.Connection:
 		if _idle[i][0] == key:
 			_, conn, _ = _idle.pop(i)
 			try:
-				reset(conn, db.cur_db_name)
+				if conn._aj_clean:
+					conn.ping(reconnect=False)
+				else:
+					reset(conn, db.cur_db_name)
 				stats["reused"] += 1
 				return conn
 			except Exception:
@@ -55,6 +80,7 @@ def _checkout(db: MariaDBDatabase) -> pymysql.connections.Connection:
 	with conn.cursor() as cursor:
 		cursor.execute("SELECT @@collation_connection")
 		conn._aj_collation = cursor.fetchone()[0]
+	conn._aj_clean = True
 	stats["opened"] += 1
 	return conn
 
@@ -66,6 +92,7 @@ def reset(conn: pymysql.connections.Connection, database: str | None) -> None:
 	conn.query(f"SET NAMES {conn.charset} COLLATE {conn._aj_collation}, autocommit = 0")
 	if database:
 		conn.select_db(database)
+	conn._aj_clean = True
 
 
 def _release(db: MariaDBDatabase) -> None:
@@ -76,7 +103,8 @@ def _release(db: MariaDBDatabase) -> None:
 	if conn is None:
 		return
 	try:
-		conn.rollback()
+		if not conn._aj_clean:
+			conn.rollback()
 	except Exception:
 		stats["dropped"] += 1
 		_close_quietly(conn)

@@ -87,13 +87,3 @@ def sleep_then_mark(marker: str, seconds: float) -> int:
 	time.sleep(seconds)
 	frappe.get_doc({"doctype": "ToDo", "description": f"{marker} finished"}).insert(ignore_permissions=True)
 	return os.getpid()
-
-
-def where_am_i() -> dict:
-	"""The site, database and process this job ran in."""
-	return {
-		"site": frappe.local.site,
-		"database": frappe.db.sql("SELECT DATABASE()")[0][0],
-		"db_name": frappe.conf.db_name,
-		"pid": os.getpid(),
-	}
