@@ -149,9 +149,11 @@ class FastWorker(Worker):
 		self.set_state(WorkerStatus.IDLE)
 
 	def kill_horse(self, sig: signal.Signals = signal.SIGKILL):
-		"""RQ's kill-horse and stop-job commands, a cold shutdown: kill the child (a new one replaces it)."""
-		if self.child is not None:
-			self.child.kill()
+		"""RQ's kill-horse and stop-job commands, a cold shutdown: kill the child running the current job (a new
+		one replaces it). Runs in RQ's pubsub thread too: between jobs (no horse pid) nothing is killed."""
+		child = self.child
+		if self._horse_pid and child is not None and child.pid == self._horse_pid:
+			child.kill()
 
 	def wait_for_horse(self):
 		if self.child is not None:
