@@ -166,6 +166,7 @@ class FastWorker(Worker):
 		started = time.monotonic()
 		next_beat = started + min(self.job_monitoring_interval, 10)
 		reason = ""
+		timeout = job.timeout or self.queue_class.DEFAULT_TIMEOUT  # as RQ's perform_job arms SIGALRM
 		while True:
 			line = self.child.read_line(CHECK_EVERY)
 			if line:
@@ -176,10 +177,8 @@ class FastWorker(Worker):
 				break  # the child is gone
 			elapsed = time.monotonic() - started
 			self.set_current_job_working_time(elapsed)
-			if job.timeout not in (None, -1) and elapsed > job.timeout + self.hard_timeout_grace:
-				reason = (
-					f"killed by the fast worker {elapsed:.0f} s into a job with a timeout of {job.timeout} s"
-				)
+			if timeout != -1 and elapsed > timeout + self.hard_timeout_grace:
+				reason = f"killed by the fast worker {elapsed:.0f} s into a job with a timeout of {timeout} s"
 				self.child.kill()
 				break
 			if self._stop_requested and self.shutdown_grace_passed():
