@@ -18,7 +18,11 @@ def main(site: str, key: str, start_at: float) -> None:
 	late = time.time() > start_at
 	while time.time() < start_at:
 		pass  # spin: a sleep's wake-up jitter would spread the contenders out
-	job = async_jobs.enqueue("async_jobs.tests.fixtures.add", {"a": 1, "b": 1}, queue="short", dedup_key=key)
+	# delayed: the holder stays active through the race even when a (fast) worker would run it at once, which
+	# would release the key and let a later contender rightly start a new job
+	job = async_jobs.enqueue(
+		"async_jobs.tests.fixtures.add", {"a": 1, "b": 1}, queue="short", dedup_key=key, delay=600
+	)
 	frappe.db.commit()
 	print(f"{job.name} {'late' if late else 'on-time'}")
 	frappe.destroy()
