@@ -72,4 +72,51 @@ def retry(context, status, job_type, queue, owner):
 	cli.for_each_site(context, lambda: cli.retry(status, job_type, queue, owner))
 
 
+@async_jobs_group.command("worker")
+@click.option(
+	"--queue", type=str, help="Queues to consume, comma-separated (default: all of the bench's queues)."
+)
+@click.option(
+	"--max-jobs", default=1000, show_default=True, help="Jobs a child performs before it is replaced."
+)
+@click.option(
+	"--max-memory-mb", default=512, show_default=True, help="Replace the child when its RSS passes this."
+)
+@click.option(
+	"--hard-timeout-grace",
+	default=60.0,
+	show_default=True,
+	help="Seconds past a job's timeout before its child is killed.",
+)
+@click.option(
+	"--shutdown-grace",
+	default=60.0,
+	show_default=True,
+	help="Seconds a running job gets to finish after SIGTERM.",
+)
+@click.option("--burst", is_flag=True, default=False, help="Exit when the queues are empty.")
+@click.option("--quiet", is_flag=True, default=False, help="Log warnings only.")
+def worker(
+	queue: str | None,
+	max_jobs: int,
+	max_memory_mb: int,
+	hard_timeout_grace: float,
+	shutdown_grace: float,
+	burst: bool,
+	quiet: bool,
+):
+	"""A fast RQ worker: one long-lived child keeps Frappe initialised and performs many jobs (see README)."""
+	from async_jobs.engine import fast_worker
+
+	fast_worker.start(
+		queue,
+		burst=burst,
+		quiet=quiet,
+		max_jobs=max_jobs,
+		max_memory_mb=max_memory_mb,
+		hard_timeout_grace=hard_timeout_grace,
+		shutdown_grace=shutdown_grace,
+	)
+
+
 commands = [async_jobs_group]

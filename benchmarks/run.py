@@ -9,6 +9,7 @@
 5. queries           the Job Monitor and list queries at 1,000,000 ledger rows (spread over 30 days): p50 / p95
 6. batch             100,000 records in chunks of 100 by 1 and 2 workers, and the plain fan-out (benchmarks/batch.py)
 7. prune             batched retention pruning vs one unbounded DELETE of 200,000 old rows, a writer inserting meanwhile
+8. fast              the fast worker vs `bench worker`: no-op and realistic jobs, plain and tracked (fast_worker.py)
 """
 
 import argparse
@@ -22,6 +23,7 @@ from frappe.utils.background_jobs import execute_job, get_queue
 from rq import Queue
 
 import async_jobs
+from benchmarks import fast_worker
 from benchmarks import prune as prune_benchmark
 from benchmarks.batch import batch_throughput
 
@@ -298,7 +300,7 @@ def main():
 	parser.add_argument(
 		"--only",
 		nargs="*",
-		default=["enqueue", "throughput", "progress", "queries", "batch", "prune"],
+		default=["enqueue", "throughput", "progress", "queries", "batch", "prune", "fast"],
 	)
 	args = parser.parse_args()
 	from async_jobs.tests import harness
@@ -315,6 +317,7 @@ def main():
 			"queries": 20_000,
 			"batch": 5_000,
 			"prune": 20_000,
+			"fast": (60, 600),
 		}
 		if args.quick
 		else {
@@ -324,6 +327,7 @@ def main():
 			"queries": 1_000_000,
 			"batch": 100_000,
 			"prune": 200_000,
+			"fast": (300, 3000),
 		}
 	)
 	steps = {
@@ -333,6 +337,7 @@ def main():
 		"queries": queries,
 		"batch": batch_throughput,
 		"prune": prune_benchmark.compare,
+		"fast": fast_worker.compare,
 	}
 	for name in args.only:
 		steps[name](table, sizes[name])

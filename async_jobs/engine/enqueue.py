@@ -210,13 +210,14 @@ def enqueue(
 	job.name = frappe.generate_hash(length=10)  # named up front: the RQ id goes into the same INSERT
 	job.rq_job_id = transport.full_rq_job_id(job.name)
 	with _database(after_commit) as db:
-		existing = _insert_unless_duplicate(job, db, lock)
-		if existing:
+		holder = _insert_retrying_deadlock(job, db, lock)
+		if holder:
 			if on_duplicate == "raise":
 				frappe.throw(
-					_("Job {0} with the same dedup key is still active").format(existing), DuplicateJobError
+					_("Job {0} with the same dedup key is still active").format(holder.name),
+					DuplicateJobError,
 				)
-			return _holder_doc(db, existing)  # a locking read: it committed after our snapshot began
+			return holder
 
 	def push():
 		transport.push(job.name, queue, timeout, kwargs, at_front=bool(at_front), run_at=when)
@@ -226,6 +227,9 @@ def enqueue(
 	else:
 		push()
 	return job
+
+
+DEADLOCK_RETRIES = 3
 
 
 def _insert(job) -> None:
@@ -251,6 +255,21 @@ def _insert_unless_duplicate(job, db, lock: str | None) -> str | None:
 			_insert(job)
 			return None
 		return holder
+
+
+def _insert_retrying_deadlock(job, db, lock: str | None) -> str | None:
+	"""A dedup clash can deadlock with a worker that releases the same key at that moment (it updates the holder's
+	row while we hold a shared lock on the key; a fast worker starts jobs within milliseconds). InnoDB then rolls
+	back our whole transaction: when it held no writes from before this enqueue, inserting again is safe.
+	Returns the holder's document on a clash (a locking read: it committed after our snapshot began)."""
+	fresh = not db.transaction_writes
+	for attempt in range(DEADLOCK_RETRIES + 1):
+		try:
+			existing = _insert_unless_duplicate(job, db, lock)
+			return _holder_doc(db, existing) if existing else None
+		except frappe.QueryDeadlockError:
+			if not (lock and fresh) or attempt == DEADLOCK_RETRIES:
+				raise
 
 
 def _read_holder(db, lock: str) -> str | None:

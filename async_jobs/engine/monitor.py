@@ -43,7 +43,7 @@ class JobMonitor(threading.Thread):
 			"password": conf.db_password,
 			"database": conf.db_name,
 		}
-		self._stop = threading.Event()
+		self._stopping = threading.Event()
 
 	def start(self) -> None:
 		heartbeat.beat(self.queue, self.site, self.job)  # the first beat before the job's code runs
@@ -51,18 +51,20 @@ class JobMonitor(threading.Thread):
 
 	def stop(self) -> None:
 		"""End the watch and the heartbeats (the ledger records the end, not the monitor)."""
-		if self._stop.is_set():
+		if self._stopping.is_set():
 			return
-		self._stop.set()
+		self._stopping.set()
 		try:
 			heartbeat.clear(self.queue, self.site, self.job)
 		except redis.RedisError:
 			pass  # Redis gone: the lifeline sees a started job without heartbeat and reconciles it
+		if self.is_alive() and threading.current_thread() is not self:
+			self.join(2)  # the thread ends with its job (a fast worker's child runs many jobs)
 
 	def run(self) -> None:
 		requested_at = None
 		next_beat = time.monotonic() + heartbeat.BEAT_EVERY
-		while not self._stop.wait(POLL_EVERY):
+		while not self._stopping.wait(POLL_EVERY):
 			try:
 				if time.monotonic() >= next_beat:
 					heartbeat.beat(self.queue, self.site, self.job)
@@ -77,7 +79,7 @@ class JobMonitor(threading.Thread):
 				continue  # Redis restarting: keep watching; the lifeline covers the gap
 
 	def hard_stop(self) -> None:
-		if self._stop.is_set():
+		if self._stopping.is_set():
 			return  # the job ended on its own meanwhile
 		db = pymysql.connect(**self.db_args, autocommit=False)
 		try:

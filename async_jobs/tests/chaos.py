@@ -3,6 +3,11 @@ Redis is flushed, MariaDB restarts and the workers are replaced. Afterwards ever
 agree with what happened; no job may be lost; no side effect may be applied twice unless its job was retried.
 
 	cd <bench>/sites && ../env/bin/python -m async_jobs.tests.chaos --jobs 10000   (the test runs it with 500)
+
+The workers are `bench worker` or, with ASYNC_JOBS_TEST_WORKER=fast (or --worker fast), the fast worker. A "work
+horse" is a worker's child process either way: under `bench worker` the horse forked for one job, under the fast
+worker the long-lived child that performs job after job (killing it fails the job it runs, if any, and the
+supervisor starts a new child).
 """
 
 import argparse
@@ -254,7 +259,12 @@ def main() -> None:
 	parser.add_argument("--workers", type=int, default=2)
 	parser.add_argument("--seed", type=int)
 	parser.add_argument("--no-db-restart", action="store_true")
+	parser.add_argument(
+		"--worker", choices=["bench", "fast"], help="the kind of worker (default: as the tests)"
+	)
 	args = parser.parse_args()
+	if args.worker:
+		harness.WORKER_KIND = args.worker
 	frappe.init(site=harness.SITE, sites_path=str(harness.SITES))
 	frappe.connect()
 	report = Chaos(args.jobs, args.workers, args.seed, not args.no_db_restart).run(

@@ -53,7 +53,8 @@ def empty_queues():
 
 @pytest.fixture(scope="module")
 def worker():
-	"""One real `bench worker` process on short, default and long for the tests of a module."""
+	"""One real worker process on short, default and long for the tests of a module: `bench worker`, or the fast
+	worker when ASYNC_JOBS_TEST_WORKER=fast."""
 	proc = harness.start_worker()
 	yield proc
 	proc.stop()

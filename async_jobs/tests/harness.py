@@ -136,12 +136,29 @@ class Process:
 		self._log.close()
 
 
-def start_worker(queues: str = "short,default,long", timeout: float = 60) -> Process:
-	"""Start `bench worker` for these queues and return once RQ lists it as a live worker."""
+WORKER_KIND = (
+	os.environ.get("ASYNC_JOBS_TEST_WORKER") or "bench"
+)  # bench: `bench worker`; fast: the fast worker
+
+
+def worker_argv(queues: str, kind: str | None = None, *options: str) -> list[str]:
+	"""`bench worker`, or with kind "fast" `bench async-jobs worker` (ASYNC_JOBS_TEST_WORKER picks the default)."""
+	if (kind or WORKER_KIND) == "fast":
+		return frappe_cli("async-jobs", "worker", "--queue", queues, *options)
+	if (kind or WORKER_KIND) != "bench":
+		raise ValueError(f"ASYNC_JOBS_TEST_WORKER must be bench or fast, not {kind or WORKER_KIND!r}")
+	return frappe_cli("worker", "--queue", queues, *options)
+
+
+def start_worker(
+	queues: str = "short,default,long", timeout: float = 60, kind: str | None = None, options: tuple = ()
+) -> Process:
+	"""Start a worker for these queues (`bench worker`, or the fast worker: see WORKER_KIND) and return once RQ
+	lists it as a live worker."""
 	from frappe.utils.background_jobs import get_redis_conn
 	from rq import Worker
 
-	proc = Process("worker", frappe_cli("worker", "--queue", queues))
+	proc = Process(f"{kind or WORKER_KIND}-worker", worker_argv(queues, kind, *options))
 
 	def registered():
 		return proc.check() and any(w.pid == proc.pid for w in Worker.all(connection=get_redis_conn()))

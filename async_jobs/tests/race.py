@@ -18,7 +18,8 @@ def main(site: str, key: str, start_at: float) -> None:
 	late = time.time() > start_at
 	while time.time() < start_at:
 		pass  # spin: a sleep's wake-up jitter would spread the contenders out
-	# Delayed, so that no worker of an earlier test can run and end it (which frees the key) during the race.
+	# delayed: the holder stays active through the race even when a (fast) worker would run it at once, which
+	# would release the key and let a later contender rightly start a new job
 	job = async_jobs.enqueue(
 		"async_jobs.tests.fixtures.add", {"a": 1, "b": 1}, queue="short", dedup_key=key, delay=600
 	)
