@@ -7,7 +7,7 @@ import pytest
 
 import async_jobs
 from async_jobs.cli import bar
-from async_jobs.tests.alerting import forget_alerts
+from async_jobs.tests.alerting import scheduler
 from async_jobs.tests.checks import row, wait_for_status
 from async_jobs.tests.harness import SITE, run_bench, wait_for
 from async_jobs.tests.test_prune import bulk_insert, left
@@ -45,14 +45,8 @@ def test_status_lists_queues_workers_and_running_jobs_with_progress_bars(worker_
 
 @pytest.fixture
 def scheduler_off():
-	before = frappe.db.get_single_value("System Settings", "enable_scheduler")
-	frappe.db.set_single_value("System Settings", "enable_scheduler", 0)
-	forget_alerts()
-	frappe.db.commit()
-	yield
-	frappe.db.set_single_value("System Settings", "enable_scheduler", before)
-	forget_alerts()
-	frappe.db.commit()
+	with scheduler(0):
+		yield
 
 
 def test_health_prints_open_alerts_with_their_fix_and_exits_1(scheduler_off):

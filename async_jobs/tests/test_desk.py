@@ -44,6 +44,14 @@ def desk(browser, web, screenshot_dir, request):
 		context.close()
 
 
+def form_bar_width(page) -> str | None:
+	"""The width style ("37%") of the progress bar in the open form's dashboard, if one shows."""
+	return page.evaluate(
+		"() => { const b = document.querySelector('.form-dashboard .progress-bar');"
+		" return b ? b.style.width : null; }"
+	)
+
+
 def enqueue_as(user, method, kwargs, **options):
 	frappe.set_user(user)
 	job = async_jobs.enqueue("async_jobs.tests.fixtures." + method, kwargs, queue="short", **options)
@@ -72,10 +80,7 @@ def test_a_user_presses_the_form_button_and_watches_the_bar_to_the_completion_al
 	seen = set()
 
 	def bar_done():
-		width = page.evaluate(
-			"() => { const b = document.querySelector('.form-dashboard .progress-bar');"
-			" return b ? b.style.width : null; }"
-		)
+		width = form_bar_width(page)
 		if width and width.endswith("%"):
 			percent = float(width[:-1])
 			if 0 < percent < 100 and not any(0 < p < 100 for p in seen):
@@ -188,10 +193,7 @@ def test_a_batch_shows_live_progress_on_the_monitor_and_on_its_document(worker, 
 	widths = set()
 
 	def ended():
-		width = page.evaluate(
-			"() => { const b = document.querySelector('.form-dashboard .progress-bar');"
-			" return b ? b.style.width : null; }"
-		)
+		width = form_bar_width(page)
 		if width and width.endswith("%"):
 			widths.add(float(width[:-1]))
 			if len(widths) == 2:

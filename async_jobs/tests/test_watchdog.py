@@ -11,7 +11,7 @@ from frappe.utils.background_jobs import get_queue
 from async_jobs.engine import alerts, health, watchdog
 from async_jobs.engine.watchdog import JobTypeFacts, SchedulerFacts
 from async_jobs.tests import world
-from async_jobs.tests.alerting import forget_alerts
+from async_jobs.tests.alerting import scheduler as scheduler_switched
 
 NOW = datetime(2026, 3, 10, 12, 0, 0)
 PRUNE_JOB = "tasks.async_jobs_prune"
@@ -125,14 +125,8 @@ def test_queue_thresholds():
 @pytest.fixture
 def scheduler_enabled():
 	"""The scheduler on (the test site keeps it off), restored afterwards; no alerts from earlier tests."""
-	before = frappe.db.get_single_value("System Settings", "enable_scheduler")
-	frappe.db.set_single_value("System Settings", "enable_scheduler", 1)
-	forget_alerts()
-	frappe.db.commit()
-	yield
-	frappe.db.set_single_value("System Settings", "enable_scheduler", before)
-	forget_alerts()
-	frappe.db.commit()
+	with scheduler_switched(1):
+		yield
 
 
 def alert(key: str):
