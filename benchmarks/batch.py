@@ -1,5 +1,6 @@
 """Batch benchmark: N records of a test DocType processed in chunks of 100, by 1 and by 2 workers, side by side
-with the plain fan-out (read every name with frappe.get_all, frappe.enqueue one job per chunk) on 2 workers.
+with the plain fan-out (read every name with frappe.get_all, frappe.enqueue one job per chunk) on 2 workers, and the
+tracked batch again on 2 fast workers (`bench async-jobs worker`).
 
 Reports, per run: time and peak Python memory (tracemalloc) of the enqueuing process, time until every record is
 processed, and the ratios.
@@ -86,12 +87,12 @@ def processed_all(rows: int) -> bool:
 	return frappe.db.count(DOCTYPE, {"processed": 1}) >= rows
 
 
-def run_once(rows: int, workers: int, tracked: bool) -> dict:
+def run_once(rows: int, workers: int, tracked: bool, kind: str = "bench") -> dict:
 	from async_jobs.tests import harness
 
 	reset()
 	get_queue(QUEUE).empty()
-	procs = [harness.start_worker(QUEUE) for _ in range(workers)]
+	procs = [harness.start_worker(QUEUE, kind=kind) for _ in range(workers)]
 	try:
 		started = time.perf_counter()
 		_, enqueue_seconds, peak = measured(tracked_fanout if tracked else plain_fanout)
@@ -102,9 +103,9 @@ def run_once(rows: int, workers: int, tracked: bool) -> dict:
 	finally:
 		for proc in procs:
 			proc.stop()
-	kind = "tracked batch" if tracked else "plain fan-out"
+	what = "tracked batch" if tracked else "plain fan-out"
 	print(
-		f"  {kind}, {workers} worker(s): enqueue {enqueue_seconds:.2f} s (peak {peak:.1f} MiB),"
+		f"  {what}, {workers} {kind} worker(s): enqueue {enqueue_seconds:.2f} s (peak {peak:.1f} MiB),"
 		f" all {rows:,} rows processed in {total:.1f} s = {rows / total:,.0f} rows/s",
 		flush=True,
 	)
@@ -117,9 +118,16 @@ def batch_throughput(table, rows: int):
 	one = run_once(rows, 1, tracked=True)
 	two = run_once(rows, 2, tracked=True)
 	plain = run_once(rows, 2, tracked=False)
+	fast = run_once(rows, 2, tracked=True, kind="fast")
 	table.add("batch: 2 workers vs 1 worker (tracked)", rows / two["total"], rows / one["total"], "rows/s")
 	table.add(
 		"batch: tracked vs plain fan-out (2 workers)", rows / two["total"], rows / plain["total"], "rows/s"
+	)
+	table.add(
+		"batch on 2 fast workers vs plain fan-out on 2 bench workers",
+		rows / fast["total"],
+		rows / plain["total"],
+		"rows/s",
 	)
 	table.add(
 		"batch enqueue time: keyset vs get_all + frappe.enqueue",

@@ -45,15 +45,35 @@ def _jobs(
 	wanted = base.get("status")
 	if wanted and wanted not in statuses:
 		return []
-	filters = {**base, "status": wanted or ["in", statuses]}
+	statuses = [wanted] if wanted else statuses
+	fields = [*jobs.HANDLE_FIELDS, "worker", *(extra or [])]
 	if since:
-		filters["creation"] = [">=", since]
-	return frappe.get_all(
+		return _newest(base, statuses, since, fields, LIMITS[section])
+	return frappe.get_all(  # running and waiting jobs: few rows, found through the status index
 		"Async Job",
-		filters=filters,
-		fields=[*jobs.HANDLE_FIELDS, "worker", *(extra or [])],
+		filters={**base, "status": ["in", statuses]},
+		fields=fields,
 		order_by="creation desc",
 		limit_page_length=LIMITS[section],
+	)
+
+
+def _newest(base: dict, statuses: list[str], since, fields: list[str], limit: int) -> list[dict]:
+	"""The newest ended jobs of the period: walk the rows backwards from now on an index that starts with creation
+	(or owner, creation) and stop at `limit`. Left to itself MariaDB may pick the status index instead and sort
+	every failed job of the month (≈ 60 ms at 1,000,000 rows)."""
+	conditions = ["creation >= %(since)s", "status IN %(statuses)s"]
+	values = {"since": since, "statuses": tuple(statuses)}
+	for field in ("job_type", "queue", "owner", "reference_doctype", "reference_name"):
+		if base.get(field):
+			conditions.append(f"`{field}` = %({field})s")
+			values[field] = base[field]
+	return frappe.db.sql(
+		f"""SELECT {", ".join(f"`{f}`" for f in fields)}
+		FROM `tabAsync Job` USE INDEX (owner_creation_index, creation_status_index)
+		WHERE {" AND ".join(conditions)} ORDER BY creation DESC LIMIT {int(limit)}""",
+		values,
+		as_dict=True,
 	)
 
 
