@@ -9,13 +9,11 @@ from collections.abc import Iterable
 
 import frappe
 from frappe import _
-from frappe.utils import cint, now_datetime
-from frappe.utils.background_jobs import get_queues_timeout
+from frappe.utils import now_datetime
 
 from async_jobs.engine import transport
 from async_jobs.engine.arguments import seal
-from async_jobs.engine.enqueue import MAX_ARGUMENT_BYTES, _resolve, _retry_policy, _validate
-from async_jobs.engine.notify import NOTIFY_MODES
+from async_jobs.engine.enqueue import MAX_ARGUMENT_BYTES, _validate, resolve
 from async_jobs.engine.redact import redact
 from async_jobs.engine.status import JobStatus
 
@@ -65,37 +63,19 @@ def enqueue_many(
 ) -> list[str]:
 	"""Track and enqueue `method(**kwargs)` for each kwargs in `items`, in the caller's transaction (the RQ jobs
 	are pushed after it commits). Returns the Async Job names, in order."""
-	spec, path = _resolve(method, job_type)
-	queue = queue or (spec.queue if spec else "default")
-	timeout = timeout if timeout is not None else (spec.timeout if spec else None)
-	_validate(path, queue, timeout, {})
-	timeout = timeout or get_queues_timeout()[queue]
-	policy = _retry_policy(retry if retry is not None else (spec.retry if spec else None))
-	notify = notify or (spec.notify if spec else None) or "On Failure"
-	if notify not in NOTIFY_MODES:
-		frappe.throw(_("notify must be one of {0}").format(", ".join(NOTIFY_MODES)), frappe.ValidationError)
+	options = resolve(method, job_type, queue, timeout, retry, notify, {})
+	path, queue, timeout = options.path, options.queue, options.timeout
 
 	now, user = now_datetime(), frappe.session.user
 	site = frappe.local.site
 	constant = {
+		**options.fields(at_front, reference_doctype, reference_name, batch),
 		"creation": now,
 		"modified": now,
 		"owner": user,
 		"modified_by": user,
-		"job_type": spec.name if spec else path,
-		"method": path,
-		"queue": queue,
-		"timeout": timeout,
-		"at_front": cint(at_front),
 		"status": JobStatus.QUEUED.value,
 		"queued_at": now,
-		"reference_doctype": reference_doctype,
-		"reference_name": reference_name,
-		"batch": batch,
-		"max_attempts": policy.max_attempts,
-		"notify": notify,
-		"email_owner": cint(bool(spec and spec.email_on_finish)),
-		"retry_policy": json.dumps(policy.to_dict()),
 	}
 	rows, jobs = [], []
 	for kwargs in items:

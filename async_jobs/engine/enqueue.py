@@ -10,6 +10,7 @@ import json
 import pickle
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import frappe
@@ -102,6 +103,49 @@ def _retry_policy(value) -> RetryPolicy:
 		frappe.throw(_("Bad retry policy: {0}").format(e), frappe.ValidationError)
 
 
+@dataclass(frozen=True)
+class Resolved:
+	"""What enqueue() and enqueue_many() settle alike from a method and the options: the job type (if any), the
+	function, queue, timeout, retry policy and notify mode, validated."""
+
+	spec: JobType | None
+	path: str
+	queue: str
+	timeout: int
+	policy: RetryPolicy
+	notify: str
+
+	def fields(self, at_front, reference_doctype, reference_name, batch) -> dict:
+		"""The ledger fields every job of these options shares."""
+		return {
+			"job_type": self.spec.name if self.spec else self.path,
+			"method": self.path,
+			"queue": self.queue,
+			"timeout": self.timeout,
+			"at_front": cint(at_front),
+			"reference_doctype": reference_doctype,
+			"reference_name": reference_name,
+			"batch": batch,
+			"max_attempts": self.policy.max_attempts,
+			"notify": self.notify,
+			"email_owner": cint(bool(self.spec and self.spec.email_on_finish)),
+			"retry_policy": json.dumps(self.policy.to_dict()),
+		}
+
+
+def resolve(method, job_type, queue, timeout, retry, notify, kwargs: dict) -> Resolved:
+	"""Apply the job type's policy where an option is not given, validate, and fill in the queue's timeout."""
+	spec, path = _resolve(method, job_type)
+	queue = queue or (spec.queue if spec else "default")
+	timeout = timeout if timeout is not None else (spec.timeout if spec else None)
+	_validate(path, queue, timeout, kwargs)
+	policy = _retry_policy(retry if retry is not None else (spec.retry if spec else None))
+	notify = notify or (spec.notify if spec else None) or "On Failure"
+	if notify not in NOTIFY_MODES:
+		frappe.throw(_("notify must be one of {0}").format(", ".join(NOTIFY_MODES)), frappe.ValidationError)
+	return Resolved(spec, path, queue, timeout or get_queues_timeout()[queue], policy, notify)
+
+
 def _dedup_lock(spec, path, key, mode, kwargs, reference) -> tuple[str | None, str | None]:
 	mode = mode or (spec.dedup if spec else None)
 	if key is None and mode and spec:
@@ -165,43 +209,25 @@ def enqueue(
 	(until_started) or has not ended (until_finished) returns the first job, or raises DuplicateJobError with
 	on_duplicate="raise". `batch` makes the job a child of that Async Job Batch (see engine/batches.py).
 	"""
-	spec, path = _resolve(method, job_type)
-	queue = queue or (spec.queue if spec else "default")
-	timeout = timeout if timeout is not None else (spec.timeout if spec else None)
 	kwargs = {} if kwargs is None else kwargs
-	_validate(path, queue, timeout, kwargs)
+	options = resolve(method, job_type, queue, timeout, retry, notify, kwargs)
+	spec, path, queue, timeout = options.spec, options.path, options.queue, options.timeout
 	if on_duplicate not in ON_DUPLICATE:
 		frappe.throw(
 			_("on_duplicate must be one of {0}").format(", ".join(ON_DUPLICATE)), frappe.ValidationError
 		)
-	timeout = timeout or get_queues_timeout()[queue]
 	when = _run_at(run_at, delay)
-	policy = _retry_policy(retry if retry is not None else (spec.retry if spec else None))
-	notify = notify or (spec.notify if spec else None) or "On Failure"
-	if notify not in NOTIFY_MODES:
-		frappe.throw(_("notify must be one of {0}").format(", ".join(NOTIFY_MODES)), frappe.ValidationError)
 	lock, mode = _dedup_lock(spec, path, dedup_key, dedup_mode, kwargs, [reference_doctype, reference_name])
 
 	job = frappe.get_doc(
 		{
 			"doctype": "Async Job",
-			"job_type": spec.name if spec else path,
-			"method": path,
-			"queue": queue,
-			"timeout": timeout,
-			"at_front": cint(at_front),
+			**options.fields(at_front, reference_doctype, reference_name, batch),
 			"status": (JobStatus.SCHEDULED if when else JobStatus.QUEUED).value,
 			"run_at": when,
 			"queued_at": None if when else now_datetime(),
-			"reference_doctype": reference_doctype,
-			"reference_name": reference_name,
-			"batch": batch,
 			"arguments": json.dumps(redact(kwargs), indent=1, sort_keys=True, default=str),
 			"encrypted_arguments": seal(kwargs),
-			"max_attempts": policy.max_attempts,
-			"notify": notify,
-			"email_owner": cint(bool(spec and spec.email_on_finish)),
-			"retry_policy": json.dumps(policy.to_dict()),
 			"dedup_key": dedup_key if lock else None,
 			"dedup_mode": mode,
 			"dedup_lock": lock,

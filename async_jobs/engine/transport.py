@@ -56,24 +56,7 @@ def push(
 ):
 	"""Create the RQ job for attempt `attempt` of Async Job `name`; queue it now, or hold it until `run_at`."""
 	q = get_queue(queue)
-	job = q.create_job(
-		execute_job,
-		kwargs={
-			"site": frappe.local.site,
-			"user": frappe.session.user,
-			"method": EXECUTOR,
-			"event": None,
-			"job_name": EXECUTOR,
-			"is_async": True,
-			"kwargs": {"async_job": name, "job_kwargs": kwargs},
-		},
-		timeout=timeout,
-		result_ttl=frappe.conf.get("rq_results_ttl") or RQ_RESULTS_TTL,
-		failure_ttl=frappe.conf.get("rq_job_failure_ttl") or RQ_JOB_FAILURE_TTL,
-		job_id=full_rq_job_id(name, attempt),
-		on_failure=Callback(func=truncate_failed_registry),
-		meta={"async_job": name, "at_front": bool(at_front)},
-	)
+	job = q.create_job(execute_job, **_job_options(name, kwargs, timeout, at_front, attempt))
 	if run_at is None:
 		q.enqueue_job(job, at_front=at_front)
 	else:
@@ -87,35 +70,37 @@ def push_many(
 ):
 	"""Create and queue the first attempt of many tracked jobs, (name, kwargs) each, one Redis pipeline per chunk."""
 	q = get_queue(queue)
-	common = {
-		"timeout": timeout,
-		"result_ttl": frappe.conf.get("rq_results_ttl") or RQ_RESULTS_TTL,
-		"failure_ttl": frappe.conf.get("rq_job_failure_ttl") or RQ_JOB_FAILURE_TTL,
-		"on_failure": Callback(func=truncate_failed_registry),
-		"at_front": at_front,
-	}
-	site, user = frappe.local.site, frappe.session.user
 	for start in range(0, len(jobs), chunk):
 		q.enqueue_many(
 			[
 				Queue.prepare_data(
-					execute_job,
-					kwargs={
-						"site": site,
-						"user": user,
-						"method": EXECUTOR,
-						"event": None,
-						"job_name": EXECUTOR,
-						"is_async": True,
-						"kwargs": {"async_job": name, "job_kwargs": kwargs},
-					},
-					job_id=full_rq_job_id(name, 1, site),
-					meta={"async_job": name, "at_front": bool(at_front)},
-					**common,
+					execute_job, at_front=at_front, **_job_options(name, kwargs, timeout, at_front)
 				)
 				for name, kwargs in jobs[start : start + chunk]
 			]
 		)
+
+
+def _job_options(name: str, kwargs: dict, timeout: int, at_front: bool, attempt: int = 1) -> dict:
+	"""The RQ job of an attempt, as frappe.enqueue builds one: Frappe's execute_job runs our executor for the
+	site and the enqueuing user."""
+	return {
+		"kwargs": {
+			"site": frappe.local.site,
+			"user": frappe.session.user,
+			"method": EXECUTOR,
+			"event": None,
+			"job_name": EXECUTOR,
+			"is_async": True,
+			"kwargs": {"async_job": name, "job_kwargs": kwargs},
+		},
+		"timeout": timeout,
+		"result_ttl": frappe.conf.get("rq_results_ttl") or RQ_RESULTS_TTL,
+		"failure_ttl": frappe.conf.get("rq_job_failure_ttl") or RQ_JOB_FAILURE_TTL,
+		"job_id": full_rq_job_id(name, attempt),
+		"on_failure": Callback(func=truncate_failed_registry),
+		"meta": {"async_job": name, "at_front": bool(at_front)},
+	}
 
 
 def epoch(when: datetime) -> float:
