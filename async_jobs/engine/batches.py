@@ -27,7 +27,7 @@ from async_jobs.engine.arguments import seal, unseal
 from async_jobs.engine.batch_status import BatchStatus
 from async_jobs.engine.batch_view import load, publish
 from async_jobs.engine.bulk import enqueue_many
-from async_jobs.engine.enqueue import enqueue, method_path
+from async_jobs.engine.enqueue import _resolve, _validate, enqueue, method_path
 from async_jobs.engine.redact import redact
 from async_jobs.engine.status import FAILED_ENDS, JobStatus
 
@@ -62,7 +62,7 @@ def enqueue_batch(
 ):
 	"""One child job per argument set in `items`, enqueued in the caller's transaction (pushed after commit).
 	`child_options` are enqueue()'s (queue, timeout, retry, notify, …). Returns the Async Job Batch."""
-	batch = _create(
+	batch, options = _create(
 		method,
 		title,
 		child_options,
@@ -73,7 +73,6 @@ def enqueue_batch(
 		reference_doctype,
 		reference_name,
 	)
-	options = _sealed(batch.name)["options"]
 	total, items = 0, iter(items)
 	while chunk := list(itertools.islice(items, ENQUEUE_CHUNK)):
 		total += len(_enqueue_children(batch.name, batch.method, options, chunk))
@@ -117,7 +116,7 @@ def enqueue_for_records(
 		frappe.throw(
 			_("{0} is set by the batch; do not pass it").format(CHUNK_ARGUMENT), frappe.ValidationError
 		)
-	batch = _create(
+	batch, _options = _create(
 		method,
 		title or _("{0} over {1}").format(method_path(method).rsplit(".", 1)[-1], _(doctype)),
 		child_options,
@@ -161,8 +160,7 @@ def _create(
 	reference_name,
 	source: dict | None = None,
 ):
-	from async_jobs.engine.enqueue import _resolve, _validate
-
+	"""Insert the batch row; returns it and the children's enqueue options (the job type's name filled in)."""
 	unknown = set(child_options) - {"queue", "timeout", "retry", "notify", "at_front", "job_type"}
 	if unknown:
 		frappe.throw(
@@ -203,7 +201,7 @@ def _create(
 	batch.name = frappe.generate_hash(length=10)
 	batch.set_user_and_timestamp()
 	batch.db_insert()
-	return batch
+	return batch, child_options
 
 
 def _enqueue_children(batch: str, method: str, options: dict, items: list[dict]) -> list[str]:
@@ -235,7 +233,7 @@ def plan(batch: str) -> int:
 	if not row or row.sealed:
 		return cint(row and row.total)
 	filters = json.loads(row.source_filters or "[]")
-	sealed = _sealed(batch)
+	sealed = _unsealed(row.encrypted_callback_arguments)
 	child_arguments, options = sealed["child"] or {}, sealed["options"]
 	total, last = cint(row.total), row.planned_until
 	while True:
@@ -336,7 +334,7 @@ def _fire(row, kind: str) -> bool:
 	with _acting_as(row.owner):
 		job = enqueue(
 			row[kind],
-			{"batch": row.name, **(_sealed(row.name)["callback"] or {})},
+			{"batch": row.name, **(_unsealed(row.encrypted_callback_arguments)["callback"] or {})},
 			queue=row.queue,
 			reference_doctype="Async Job Batch",
 			reference_name=row.name,
@@ -359,14 +357,14 @@ def _acting_as(user: str):
 
 
 def _notify_failed(row) -> None:
-	fresh = load(row.name)
+	"""`row` was read with every child ended: its counts are final."""
 	frappe.get_doc(
 		{
 			"doctype": "Notification Log",
 			"for_user": row.owner,
 			"type": "Alert",
 			"subject": _("Batch {0}: {1} of {2} jobs did not succeed").format(
-				row.title, fresh.failed, fresh.total
+				row.title, row.failed, row.total
 			),
 			"document_type": "Async Job Batch",
 			"document_name": row.name,
@@ -398,6 +396,6 @@ def settle_pending(limit: int = 100) -> int:
 	return settled
 
 
-def _sealed(name: str) -> dict:
-	sealed = frappe.db.get_value("Async Job Batch", name, "encrypted_callback_arguments")
+def _unsealed(sealed: str | None) -> dict:
+	"""The batch's sealed arguments: callback kwargs, children's kwargs (records batches) and enqueue options."""
 	return unseal(sealed) if sealed else {"callback": {}, "child": {}, "options": {}}
