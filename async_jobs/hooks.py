@@ -14,6 +14,7 @@ app_include_js = ["async_jobs.bundle.js"]
 # Which job-type buttons go on which forms (async_jobs/boot.py)
 extend_bootinfo = ["async_jobs.boot.extend_bootinfo"]
 
+before_install = ["async_jobs.engine.install.refresh_module_map"]
 after_install = ["async_jobs.engine.install.ensure_roles", "async_jobs.engine.ops_settings.fill_defaults"]
 after_migrate = ["async_jobs.engine.install.ensure_roles", "async_jobs.engine.ops_settings.fill_defaults"]
 
