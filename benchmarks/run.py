@@ -1,6 +1,6 @@
 """async_jobs benchmarks, each side by side with the baseline it must beat, in one run; prints ratios.
 
-	cd <bench>/sites && ../env/bin/python -m benchmarks.run [--quick]      (scripts/benchmark does this)
+	cd <bench>/apps/async_jobs && ../../env/bin/python -m benchmarks.run [--quick]      (scripts/benchmark does this)
 
 1. enqueue rate      async_jobs.enqueue / enqueue_many vs frappe.enqueue vs raw RQ (loop, and RQ's enqueue_many)
 2. no-op jobs/s      the same worker (one `bench worker`) drains plain Frappe jobs, then tracked jobs
@@ -23,11 +23,13 @@ from frappe.utils.background_jobs import execute_job, get_queue
 from rq import Queue
 
 import async_jobs
+from async_jobs.engine.views import dashboard, jobs
 from benchmarks import fast_worker
 from benchmarks import prune as prune_benchmark
 from benchmarks.batch import batch_throughput
+from tests.support import harness, world
 
-SITE_JOB = "async_jobs.tests.fixtures."
+SITE_JOB = "async_jobs.testing.jobs."
 QUEUE = "long"
 
 
@@ -126,8 +128,6 @@ def enqueue_rate(table: Table, n: int):
 
 def drain(n: int, start_plain, start_tracked) -> tuple[float, float]:
 	"""Time one worker draining n plain jobs, then n tracked jobs."""
-	from async_jobs.tests import harness
-
 	empty_queue()
 	worker = harness.start_worker(QUEUE)
 	try:
@@ -197,8 +197,6 @@ def throughput(table: Table, n: int):
 
 def progress_cost(table: Table, calls: int):
 	print(f"4. progress() cost: {calls:,} calls inside a tracked job", flush=True)
-	from async_jobs.tests import harness
-
 	worker = harness.start_worker(QUEUE)
 	try:
 		with_calls = async_jobs.enqueue(
@@ -228,9 +226,6 @@ def progress_cost(table: Table, calls: int):
 
 def queries(table: Table, rows: int):
 	print(f"5. Job Monitor and list queries at {rows:,} ledger rows", flush=True)
-	from async_jobs.engine import dashboard, jobs
-	from async_jobs.tests import world
-
 	existing = frappe.db.count("Async Job", {"name": ["like", "bench-%"]})
 	if existing < rows:
 		fill(rows - existing, start=existing)
@@ -272,8 +267,6 @@ def remove_filler():
 
 def fill(count: int, start: int = 0):
 	"""Bulk-insert `count` ledger rows spread over 30 days (MariaDB's sequence engine: no Python loop)."""
-	from async_jobs.tests import world
-
 	started = time.perf_counter()
 	frappe.db.sql(
 		f"""INSERT INTO `tabAsync Job` (name, creation, modified, owner, modified_by, docstatus, job_type, method,
@@ -303,8 +296,6 @@ def main():
 		default=["enqueue", "throughput", "progress", "queries", "batch", "prune", "fast"],
 	)
 	args = parser.parse_args()
-	from async_jobs.tests import harness
-
 	frappe.init(site=harness.SITE, sites_path=str(harness.SITES))
 	frappe.connect()
 	frappe.set_user("Administrator")

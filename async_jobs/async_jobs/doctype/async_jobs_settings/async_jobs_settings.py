@@ -5,7 +5,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
-from async_jobs.engine import recipients
+from async_jobs.engine.health import recipients
 
 NON_NEGATIVE = (
 	"cancel_grace_seconds",

@@ -1,0 +1,269 @@
+"""Watchdog: is the site's scheduler running its jobs? Notices a disabled, paused or dormant scheduler, a
+scheduler process that logs nothing, and Scheduled Job Types that are overdue (more than twice their interval
+since their last run) or failed their last runs. The rules are pure functions of gathered facts and `now`;
+check() gathers the facts, adds the queue health findings and syncs the alerts.
+
+Also run by `bench async-jobs health` (which works while the scheduler is off, when this task cannot run).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import frappe
+from croniter import croniter
+from frappe import _
+from frappe.utils import cint, get_datetime, now_datetime
+from frappe.utils.background_jobs import get_redis_conn
+from frappe.utils.scheduler import is_dormant, is_scheduler_disabled
+
+from async_jobs.engine.health import alerts, queues
+from async_jobs.engine.health.alerts import Finding
+from async_jobs.engine.ledger import settings
+
+LOCK_SECONDS = 120
+SILENT_AFTER = timedelta(minutes=30)  # the watchdog's own 5-minute cron logs a run at least this often
+FAILED_LOOKBACK = timedelta(days=8)  # scheduled jobs with a failed run this recent are examined
+CRON_MAP = {  # as Frappe's ScheduledJobType.get_next_execution
+	"Yearly": "0 0 1 1 *",
+	"Annual": "0 0 1 1 *",
+	"Monthly": "0 0 1 * *",
+	"Monthly Long": "0 0 1 * *",
+	"Weekly": "0 0 * * 0",
+	"Weekly Long": "0 0 * * 0",
+	"Daily": "0 0 * * *",
+	"Daily Long": "0 0 * * *",
+	"Hourly": "0 * * * *",
+	"Hourly Long": "0 * * * *",
+}
+
+
+@dataclass(frozen=True)
+class SchedulerFacts:
+	site: str
+	disabled: bool  # System Settings' enable_scheduler is off, or disable_scheduler is in the config
+	disabled_in_config: bool
+	paused: bool
+	maintenance: bool
+	dormant: bool
+	last_log: datetime | None  # the newest Scheduled Job Log
+
+	@property
+	def runs_jobs(self) -> bool:
+		return not (self.disabled or self.paused or self.maintenance or self.dormant)
+
+
+@dataclass(frozen=True)
+class JobTypeFacts:
+	name: str
+	method: str
+	frequency: str
+	cron_format: str | None
+	last_execution: datetime | None
+	creation: datetime
+	recent_statuses: tuple[str, ...] = ()  # newest first
+
+
+def scheduler_findings(facts: SchedulerFacts, now: datetime) -> list[Finding]:
+	site = facts.site
+	found = []
+	if facts.disabled:
+		fix = (
+			_(
+				"Remove disable_scheduler from the site config: `bench --site {0} set-config disable_scheduler 0`"
+			)
+			if facts.disabled_in_config
+			else _("Run `bench --site {0} enable-scheduler`")
+		)
+		found.append(
+			Finding(
+				"scheduler-disabled",
+				_("The scheduler of {0} is disabled").format(site),
+				_("No scheduled job runs: no pruning, digests, reports or other apps' scheduled jobs."),
+				fix.format(site),
+			)
+		)
+	if facts.paused:
+		found.append(
+			Finding(
+				"scheduler-paused",
+				_("The scheduler of {0} is paused").format(site),
+				_("pause_scheduler is set in the site config: scheduled jobs are not enqueued."),
+				_("Run `bench --site {0} scheduler resume`").format(site),
+			)
+		)
+	if facts.maintenance:
+		found.append(
+			Finding(
+				"maintenance-mode",
+				_("{0} is in maintenance mode").format(site),
+				_("The scheduler skips sites in maintenance mode."),
+				_("Run `bench --site {0} set-maintenance-mode off` when the maintenance is over").format(
+					site
+				),
+			)
+		)
+	if facts.dormant and not facts.disabled:
+		found.append(
+			Finding(
+				"scheduler-dormant",
+				_("The scheduler of {0} is dormant").format(site),
+				_(
+					"Nobody used the site for longer than System Settings' Dormant Days: Frappe runs its scheduled jobs only once a day."
+				),
+				_("Log in to the site (any activity wakes it) or raise Dormant Days in System Settings."),
+			)
+		)
+	if facts.runs_jobs and facts.last_log and now - facts.last_log > SILENT_AFTER:
+		minutes = int((now - facts.last_log).total_seconds() // 60)
+		found.append(
+			Finding(
+				"scheduler-silent",
+				_("No scheduled job of {0} has run for {1} minutes").format(site, minutes),
+				_(
+					"The scheduler is enabled but nothing is logged in Scheduled Job Log: the scheduler process or the workers of the default and long queues are not running."
+				),
+				_(
+					"Start `bench schedule` and the workers (production: `sudo supervisorctl status` and start the frappe-bench schedule and worker programs); see logs/scheduler.log."
+				),
+			)
+		)
+	return found
+
+
+def interval(job: JobTypeFacts, base: datetime, scheduler_interval: int = 240) -> timedelta:
+	"""The time between two runs of the job after `base`, from its cron expression (Frappe's, for frequencies)."""
+	cron = job.cron_format or CRON_MAP.get(job.frequency) or f"*/{max(scheduler_interval // 60, 1)} * * * *"
+	first = croniter(cron, base).get_next(datetime)
+	return croniter(cron, first).get_next(datetime) - first
+
+
+def job_type_findings(
+	jobs: list[JobTypeFacts],
+	now: datetime,
+	failing_runs: int = 3,
+	overdue: bool = True,
+	scheduler_interval: int = 240,
+) -> list[Finding]:
+	"""Overdue (unless `overdue` is False) and repeatedly failing job types. `scheduler_interval` (seconds) sets how
+	often "All" jobs run, as the site config's scheduler_interval does."""
+	found = []
+	for job in jobs:
+		last = job.last_execution or job.creation
+		every = interval(job, last, scheduler_interval)
+		if overdue and now - last > 2 * every:
+			found.append(
+				Finding(
+					f"overdue:{job.name}",
+					_("Scheduled job {0} is overdue").format(job.name),
+					_("It runs every {0} but last ran {1} ago ({2}).").format(
+						_human(every), _human(now - last), job.last_execution or _("never")
+					),
+					_(
+						"Check that the scheduler and the {0} workers run; run it now from its Scheduled Job Type (Execute) and read its Scheduled Job Log."
+					).format("long" if "Long" in job.frequency else "default"),
+				)
+			)
+		statuses = job.recent_statuses[:failing_runs]
+		if failing_runs and len(statuses) == failing_runs and all(s == "Failed" for s in statuses):
+			found.append(
+				Finding(
+					f"failing:{job.name}",
+					_("Scheduled job {0} failed its last {1} runs").format(job.name, failing_runs),
+					_("The method {0} raises an error on every run.").format(job.method),
+					_(
+						"Read the traceback in its Scheduled Job Log (Details) and fix the method; the alert clears after a successful run."
+					),
+				)
+			)
+	return found
+
+
+def _human(delta: timedelta) -> str:
+	seconds = int(delta.total_seconds())
+	if seconds >= 2 * 86400:
+		return _("{0} days").format(seconds // 86400)
+	if seconds >= 2 * 3600:
+		return _("{0} hours").format(seconds // 3600)
+	return _("{0} minutes").format(max(seconds // 60, 1))
+
+
+def gather_scheduler(now: datetime) -> SchedulerFacts:
+	# Scheduled Job Log is indexed on modified only (a log row is modified for the last time when its run ends)
+	last_log = frappe.db.get_value("Scheduled Job Log", {}, "modified", order_by="modified desc")
+	return SchedulerFacts(
+		site=frappe.local.site,
+		disabled=is_scheduler_disabled(verbose=False),
+		disabled_in_config=bool(frappe.conf.disable_scheduler),
+		paused=bool(frappe.conf.pause_scheduler),
+		maintenance=bool(frappe.conf.maintenance_mode),
+		dormant=is_dormant(check_time=now),
+		last_log=get_datetime(last_log) if last_log else None,
+	)
+
+
+def gather_job_types(now: datetime, failing_runs: int) -> list[JobTypeFacts]:
+	rows = frappe.get_all(
+		"Scheduled Job Type",
+		filters={"stopped": 0},
+		fields=["name", "method", "frequency", "cron_format", "last_execution", "creation"],
+	)
+	failed_recently = set(
+		frappe.get_all(
+			"Scheduled Job Log",
+			filters={"status": "Failed", "modified": [">", now - FAILED_LOOKBACK]},
+			pluck="scheduled_job_type",
+			distinct=True,
+		)
+	)
+	jobs = []
+	for row in rows:
+		statuses = ()
+		if row.name in failed_recently and failing_runs:
+			statuses = tuple(
+				frappe.get_all(
+					"Scheduled Job Log",
+					filters={"scheduled_job_type": row.name},
+					pluck="status",
+					order_by="modified desc",
+					limit=failing_runs,
+				)
+			)
+		jobs.append(
+			JobTypeFacts(
+				row.name,
+				row.method,
+				row.frequency,
+				row.cron_format,
+				get_datetime(row.last_execution) if row.last_execution else None,
+				get_datetime(row.creation),
+				statuses,
+			)
+		)
+	return jobs
+
+
+def findings(now: datetime | None = None, config=None) -> list[Finding]:
+	"""Everything the watchdog finds wrong right now. Overdue job types are judged only while the scheduler runs
+	jobs: a disabled or dormant scheduler is the one alert then, not every job type it stopped."""
+	now = now or now_datetime()
+	config = config or settings.load()
+	scheduler = gather_scheduler(now)
+	found = scheduler_findings(scheduler, now)
+	jobs = gather_job_types(now, config.failing_runs)
+	every = cint(frappe.get_conf().scheduler_interval) or 240
+	found += job_type_findings(jobs, now, config.failing_runs, scheduler.runs_jobs, every)
+	found += queues.findings(config, now)
+	return found
+
+
+def check(now: datetime | None = None, notify: bool = True) -> dict[str, list[str]]:
+	"""Run every check and open or clear alerts; returns the keys opened, kept and cleared. One pass per site at
+	a time: the scheduler task, the stager and `bench async-jobs health` may overlap."""
+	conn = get_redis_conn()
+	lock = f"async_jobs:watchdog:{frappe.local.site}"
+	if not conn.set(lock, 1, nx=True, ex=LOCK_SECONDS):
+		return {"opened": [], "kept": [], "cleared": [], "skipped": ["another watchdog pass is running"]}
+	try:
+		return alerts.sync(findings(now), now=now, notify=notify)
+	finally:
+		conn.delete(lock)

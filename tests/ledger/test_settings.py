@@ -1,0 +1,65 @@
+"""Async Jobs Settings: one loader (site config over the document over the field default), defaults for fields
+never saved, and validation of what a manager enters."""
+
+import frappe
+import pytest
+
+from async_jobs.engine.health import recipients
+from async_jobs.engine.ledger import settings
+from tests.support import world
+
+
+def settings_doc():
+	return frappe.get_doc("Async Jobs Settings")
+
+
+def test_fields_never_saved_read_as_their_defaults():
+	config = settings.load()
+	assert config.alert_role == "Async Jobs Manager"
+	assert config.prune_batch_size > 0 and config.enable_watchdog in (0, 1)
+	assert "cancel_grace_seconds" in config
+
+
+@pytest.mark.parametrize(
+	"field, value",
+	[
+		("finished_retention_days", -1),
+		("max_backlog", -5),
+		("prune_batch_size", 0),
+		("prune_batch_size", 1_000_000),
+		("max_failure_rate", 150),
+		("alert_users", "not an address"),
+	],
+)
+def test_bad_values_are_refused_with_a_validation_error(field, value):
+	doc = settings_doc()
+	doc.set(field, value)
+	with pytest.raises(frappe.ValidationError):
+		doc.save()
+
+
+def test_log_pruning_needs_a_retention():
+	doc = settings_doc()
+	doc.prune_error_log = 1
+	doc.error_log_retention_days = 0
+	with pytest.raises(frappe.ValidationError, match="Keep Error Log"):
+		doc.save()
+
+
+def test_alert_recipients_are_the_role_holders_plus_named_users():
+	config = frappe._dict(alert_role="Async Jobs Manager", alert_users=world.OTHER)
+	users = recipients.alert_users(config)
+	assert world.MANAGER in users and world.OTHER in users and world.OWNER not in users
+	assert recipients.emails([world.MANAGER, "ops@example.com"]) == [world.MANAGER, "ops@example.com"]
+
+
+def test_defaults_are_stored_for_fields_a_site_never_saved():
+	frappe.db.sql(
+		"DELETE FROM `tabSingles` WHERE doctype = 'Async Jobs Settings' AND field IN ('enable_pruning', 'max_backlog')"
+	)
+	assert settings.load().enable_pruning == 1  # the default, though nothing is stored
+	settings.fill_defaults()
+	stored = frappe.db.get_singles_dict("Async Jobs Settings", cast=True)
+	assert stored.enable_pruning == 1 and stored.max_backlog == 1000
+	assert settings_doc().enable_pruning == 1  # the Desk form shows what the tasks use
+	frappe.db.commit()
