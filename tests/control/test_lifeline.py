@@ -228,3 +228,32 @@ def test_a_job_whose_work_horse_died_before_recording_its_start_is_enqueued_agai
 	finished = wait_for_status(name, "Finished", timeout=60)
 	assert json.loads(finished.result) == 42 and finished.recovered == 1
 
+
+def test_a_job_queued_before_the_engine_moved_is_enqueued_again_under_the_new_path(
+	worker_factory, monkeypatch
+):
+	"""An RQ job queued by an older version names the executor by its old path: the worker cannot import it, RQ
+	fails it, and the lifeline enqueues the job again, which then runs."""
+	from frappe.utils.background_jobs import get_redis_conn
+	from rq.job import Job
+
+	from async_jobs.engine.control import lifeline
+	from async_jobs.engine.transport import rq_jobs
+
+	with monkeypatch.context() as patched:
+		patched.setattr(rq_jobs, "EXECUTOR", "async_jobs.engine.executor.run")  # before the move
+		name = enqueue("add", {"a": 20, "b": 22})
+	rq_id = row(name).rq_job_id
+	worker_factory()
+	wait_for(
+		lambda: Job.fetch(rq_id, connection=get_redis_conn()).get_status() == "failed",
+		timeout=60,
+		message="RQ to fail the job with the old path",
+	)
+	assert row(name).status == "Queued"
+	frappe.db.sql("UPDATE `tabAsync Job` SET modified = modified - INTERVAL 1 MINUTE WHERE name = %s", name)
+	frappe.db.commit()
+	lifeline.reconcile()  # (a stager left running by an earlier test may get there first)
+	frappe.db.commit()
+	finished = wait_for_status(name, "Finished", timeout=60)
+	assert json.loads(finished.result) == 42 and finished.recovered == 1
