@@ -11,15 +11,26 @@ else
 	BENCH_USER="${ASYNC_JOBS_BENCH_USER:-$(id -un)}"
 fi
 BENCH_HOME="$(getent passwd "$BENCH_USER" | cut -d: -f6 || true)"
-BENCH_DIR="${ASYNC_JOBS_BENCH:-${BENCH_HOME:-$HOME}/frappe-bench}"
-SITE="${ASYNC_JOBS_SITE:-async-jobs.localhost}"
+
+# Two benches share MariaDB: "frappe" (plain Frappe 15, the default) and "erpnext" (Frappe 15 with ERPNext 15 on the
+# site). Each has its own folder, site and ports; every value below can still be set one by one.
+PROFILE="${ASYNC_JOBS_PROFILE:-frappe}"
+case "$PROFILE" in
+	frappe) _bench=frappe-bench _site=async-jobs.localhost _offset=0 _erpnext=0 ;;
+	erpnext) _bench=erpnext-bench _site=async-jobs-erpnext.localhost _offset=100 _erpnext=1 ;;
+	*) printf 'ASYNC_JOBS_PROFILE must be frappe or erpnext, not %s\n' "$PROFILE" >&2; exit 1 ;;
+esac
+BENCH_DIR="${ASYNC_JOBS_BENCH:-${BENCH_HOME:-$HOME}/$_bench}"
+SITE="${ASYNC_JOBS_SITE:-$_site}"
+WITH_ERPNEXT="${ASYNC_JOBS_ERPNEXT:-$_erpnext}"
 ADMIN_PASSWORD="${ASYNC_JOBS_ADMIN_PASSWORD:-admin}"
 DB_ROOT_PASSWORD="${ASYNC_JOBS_DB_ROOT_PASSWORD:-root}"
 FRAPPE_BRANCH="${FRAPPE_BRANCH:-version-15}"
-REDIS_CACHE_PORT="${ASYNC_JOBS_REDIS_CACHE_PORT:-13000}"
-REDIS_QUEUE_PORT="${ASYNC_JOBS_REDIS_QUEUE_PORT:-11000}"
-WEB_PORT="${ASYNC_JOBS_WEB_PORT:-8000}"
-SOCKETIO_PORT="${ASYNC_JOBS_SOCKETIO_PORT:-9000}"
+ERPNEXT_BRANCH="${ERPNEXT_BRANCH:-version-15}"
+REDIS_CACHE_PORT="${ASYNC_JOBS_REDIS_CACHE_PORT:-$((13000 + _offset))}"
+REDIS_QUEUE_PORT="${ASYNC_JOBS_REDIS_QUEUE_PORT:-$((11000 + _offset))}"
+WEB_PORT="${ASYNC_JOBS_WEB_PORT:-$((8000 + _offset))}"
+SOCKETIO_PORT="${ASYNC_JOBS_SOCKETIO_PORT:-$((9000 + _offset))}"
 
 say() { printf '\033[1m[async_jobs]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[async_jobs] ERROR:\033[0m %s\n' "$*" >&2; exit 1; }

@@ -41,6 +41,10 @@ def keys(findings) -> set[str]:
 		("Weekly", None, timedelta(days=15), True),
 		("All", None, timedelta(minutes=7), False),  # every 4 minutes by default
 		("All", None, timedelta(minutes=9), True),
+		("Daily Maintenance", None, timedelta(hours=47), False),  # newer Frappe 15 and ERPNext use these
+		("Daily Maintenance", None, timedelta(hours=49), True),
+		("Hourly Maintenance", None, timedelta(minutes=119), False),
+		("Hourly Maintenance", None, timedelta(minutes=121), True),
 	],
 )
 def test_a_job_type_is_overdue_after_twice_its_interval(frequency, cron, ago, overdue):
@@ -59,6 +63,21 @@ def test_all_jobs_follow_the_configured_scheduler_interval():
 def test_a_job_type_that_never_ran_counts_from_its_creation():
 	never = JobTypeFacts("x.job", "app.x.job", "Hourly", None, None, NOW - timedelta(hours=3))
 	assert keys(watchdog.job_type_findings([never], NOW)) == {"overdue:x.job"}
+
+
+def test_the_cron_of_a_frequency_is_the_one_frappe_runs_it_by():
+	row = frappe._dict(name="x.job", method="app.x.job", frequency="Daily", cron_format=None, creation=NOW)
+	assert watchdog.frappe_cron(row) == "0 0 * * *"
+	assert watchdog.frappe_cron({**row, "frequency": "Hourly Long"}) == "0 * * * *"
+
+
+def test_overdue_texts_read_as_sentences():
+	(never,) = watchdog.job_type_findings(
+		[JobTypeFacts("x.job", "m", "Hourly", None, None, NOW - timedelta(hours=3))], NOW
+	)
+	assert "never run since it was set up 3 hours ago" in never.message and "(never)" not in never.message
+	(ran,) = watchdog.job_type_findings([job("Cron", "* * * * *", NOW - timedelta(minutes=5))], NOW)
+	assert ran.message.startswith("It runs every 1 minute but last ran 5 minutes ago, at ")
 
 
 def test_repeated_failures_alert_only_when_the_last_runs_all_failed():
@@ -97,6 +116,18 @@ def test_scheduler_states_each_say_how_to_fix_them():
 	silent = scheduler(last_log=NOW - timedelta(minutes=31))
 	assert keys(watchdog.scheduler_findings(silent, NOW)) == {"scheduler-silent"}
 	assert watchdog.scheduler_findings(scheduler(), NOW) == []
+
+
+def test_a_scheduler_process_missing_on_this_host_is_reported_once_the_log_falls_silent():
+	"""Frappe's own process check is per host: with the log fresh (a scheduler on another host), no alert."""
+	assert watchdog.scheduler_findings(scheduler(process_running=False), NOW) == []
+	quiet = scheduler(process_running=False, last_log=NOW - timedelta(minutes=6))
+	(finding,) = watchdog.scheduler_findings(quiet, NOW)
+	assert finding.key == "scheduler-silent" and "bench schedule" in finding.message
+	assert (
+		watchdog.scheduler_findings(scheduler(process_running=None, last_log=NOW - timedelta(minutes=6)), NOW)
+		== []
+	)
 
 
 def test_queue_thresholds():

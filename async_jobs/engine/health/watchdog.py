@@ -12,9 +12,14 @@ from datetime import datetime, timedelta
 import frappe
 from croniter import croniter
 from frappe import _
-from frappe.utils import cint, get_datetime, now_datetime
+from frappe.utils import cint, format_datetime, get_datetime, now_datetime
 from frappe.utils.background_jobs import get_redis_conn
 from frappe.utils.scheduler import is_dormant, is_scheduler_disabled
+
+try:  # newer Frappe 15 (its System Health Report uses it)
+	from frappe.utils.scheduler import is_schduler_process_running as _scheduler_process_running
+except ImportError:
+	_scheduler_process_running = None
 
 from async_jobs.engine.health import alerts, queues
 from async_jobs.engine.health.alerts import Finding
@@ -22,6 +27,9 @@ from async_jobs.engine.ledger import settings
 
 LOCK_SECONDS = 120
 SILENT_AFTER = timedelta(minutes=30)  # the watchdog's own 5-minute cron logs a run at least this often
+# When Frappe says no scheduler process runs on this host, a shorter silence settles it: async_jobs' every-minute
+# cron jobs log a run each minute wherever the scheduler runs (another host's scheduler keeps the log fresh).
+SILENT_WITHOUT_PROCESS = timedelta(minutes=5)
 FAILED_LOOKBACK = timedelta(days=8)  # scheduled jobs with a failed run this recent are examined
 CRON_MAP = {  # as Frappe's ScheduledJobType.get_next_execution
 	"Yearly": "0 0 1 1 *",
@@ -32,8 +40,10 @@ CRON_MAP = {  # as Frappe's ScheduledJobType.get_next_execution
 	"Weekly Long": "0 0 * * 0",
 	"Daily": "0 0 * * *",
 	"Daily Long": "0 0 * * *",
+	"Daily Maintenance": "0 0 * * *",
 	"Hourly": "0 * * * *",
 	"Hourly Long": "0 * * * *",
+	"Hourly Maintenance": "0 * * * *",
 }
 
 
@@ -46,6 +56,9 @@ class SchedulerFacts:
 	maintenance: bool
 	dormant: bool
 	last_log: datetime | None  # the newest Scheduled Job Log
+	process_running: bool | None = (
+		None  # Frappe's own check of this host's `bench schedule`, where Frappe has it
+	)
 
 	@property
 	def runs_jobs(self) -> bool:
@@ -113,13 +126,17 @@ def scheduler_findings(facts: SchedulerFacts, now: datetime) -> list[Finding]:
 				_("Log in to the site (any activity wakes it) or raise Dormant Days in System Settings."),
 			)
 		)
-	if facts.runs_jobs and facts.last_log and now - facts.last_log > SILENT_AFTER:
-		minutes = int((now - facts.last_log).total_seconds() // 60)
+	silent_after = SILENT_WITHOUT_PROCESS if facts.process_running is False else SILENT_AFTER
+	if facts.runs_jobs and facts.last_log and now - facts.last_log > silent_after:
 		found.append(
 			Finding(
 				"scheduler-silent",
-				_("No scheduled job of {0} has run for {1} minutes").format(site, minutes),
+				_("No scheduled job of {0} has run for {1}").format(site, _human(now - facts.last_log)),
 				_(
+					"The scheduler process (bench schedule) is not running on this host and nothing is logged in Scheduled Job Log."
+				)
+				if facts.process_running is False
+				else _(
 					"The scheduler is enabled but nothing is logged in Scheduled Job Log: the scheduler process or the workers of the default and long queues are not running."
 				),
 				_(
@@ -151,13 +168,20 @@ def job_type_findings(
 		last = job.last_execution or job.creation
 		every = interval(job, last, scheduler_interval)
 		if overdue and now - last > 2 * every:
+			since = (
+				_("It runs every {0} but last ran {1} ago, at {2}.").format(
+					_human(every), _human(now - last), format_datetime(job.last_execution)
+				)
+				if job.last_execution
+				else _("It runs every {0} but has never run since it was set up {1} ago.").format(
+					_human(every), _human(now - last)
+				)
+			)
 			found.append(
 				Finding(
 					f"overdue:{job.name}",
 					_("Scheduled job {0} is overdue").format(job.name),
-					_("It runs every {0} but last ran {1} ago ({2}).").format(
-						_human(every), _human(now - last), job.last_execution or _("never")
-					),
+					since,
 					_(
 						"Check that the scheduler and the {0} workers run; run it now from its Scheduled Job Type (Execute) and read its Scheduled Job Log."
 					).format("long" if "Long" in job.frequency else "default"),
@@ -184,7 +208,9 @@ def _human(delta: timedelta) -> str:
 		return _("{0} days").format(seconds // 86400)
 	if seconds >= 2 * 3600:
 		return _("{0} hours").format(seconds // 3600)
-	return _("{0} minutes").format(max(seconds // 60, 1))
+	if seconds < 120:
+		return _("1 minute")
+	return _("{0} minutes").format(seconds // 60)
 
 
 def gather_scheduler(now: datetime) -> SchedulerFacts:
@@ -198,6 +224,7 @@ def gather_scheduler(now: datetime) -> SchedulerFacts:
 		maintenance=bool(frappe.conf.maintenance_mode),
 		dormant=is_dormant(check_time=now),
 		last_log=get_datetime(last_log) if last_log else None,
+		process_running=_scheduler_process_running() if _scheduler_process_running else None,
 	)
 
 
@@ -233,7 +260,7 @@ def gather_job_types(now: datetime, failing_runs: int) -> list[JobTypeFacts]:
 				row.name,
 				row.method,
 				row.frequency,
-				row.cron_format,
+				row.cron_format or frappe_cron(row),
 				get_datetime(row.last_execution) if row.last_execution else None,
 				get_datetime(row.creation),
 				statuses,
@@ -242,16 +269,28 @@ def gather_job_types(now: datetime, failing_runs: int) -> list[JobTypeFacts]:
 	return jobs
 
 
+def frappe_cron(row) -> str | None:
+	"""The cron expression Frappe itself runs a frequency by (ScheduledJobType.get_next_execution fills it in), so
+	frequencies a newer Frappe adds (Daily / Hourly Maintenance) are judged as Frappe runs them."""
+	doc = frappe.get_doc({"doctype": "Scheduled Job Type", **row})
+	try:
+		doc.get_next_execution()
+	except Exception:
+		return None
+	return doc.cron_format
+
+
 def findings(now: datetime | None = None, config=None) -> list[Finding]:
 	"""Everything the watchdog finds wrong right now. Overdue job types are judged only while the scheduler runs
-	jobs: a disabled or dormant scheduler is the one alert then, not every job type it stopped."""
+	jobs and is heard from: a disabled, dormant or silent scheduler is the one alert then, not every job type it
+	stopped."""
 	now = now or now_datetime()
 	config = config or settings.load()
 	scheduler = gather_scheduler(now)
 	found = scheduler_findings(scheduler, now)
 	jobs = gather_job_types(now, config.failing_runs)
 	every = cint(frappe.get_conf().scheduler_interval) or 240
-	found += job_type_findings(jobs, now, config.failing_runs, scheduler.runs_jobs, every)
+	found += job_type_findings(jobs, now, config.failing_runs, scheduler.runs_jobs and not found, every)
 	found += queues.findings(config, now)
 	return found
 
