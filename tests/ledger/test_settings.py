@@ -15,7 +15,7 @@ def settings_doc():
 
 def test_fields_never_saved_read_as_their_defaults():
 	config = settings.load()
-	assert config.alert_role == "Async Jobs Manager"
+	assert not frappe.get_meta("Async Jobs Settings").get_field("alert_role").default  # empty: the managers
 	assert config.prune_batch_size > 0 and config.enable_watchdog in (0, 1)
 	assert "cancel_grace_seconds" in config
 
@@ -51,6 +51,26 @@ def test_alert_recipients_are_the_role_holders_plus_named_users():
 	users = recipients.alert_users(config)
 	assert world.MANAGER in users and world.OTHER in users and world.OWNER not in users
 	assert recipients.emails([world.MANAGER, "ops@example.com"]) == [world.MANAGER, "ops@example.com"]
+
+
+def test_without_an_alert_role_everyone_the_monitor_treats_as_a_manager_is_alerted():
+	users = recipients.alert_users(frappe._dict(alert_role=None, alert_users=None))
+	system_managers = set(
+		frappe.get_all("Has Role", {"role": "System Manager", "parenttype": "User"}, pluck="parent")
+	)
+	assert world.MANAGER in users and world.OWNER not in users
+	assert set(users) & system_managers, "no System Manager among the recipients"
+
+
+def test_the_settings_warn_when_nobody_would_be_alerted():
+	if not frappe.db.exists("Role", "AJ Nobody Has It"):
+		frappe.get_doc({"doctype": "Role", "role_name": "AJ Nobody Has It"}).insert()
+	doc = settings_doc()
+	doc.update({"enable_watchdog": 1, "alert_role": "AJ Nobody Has It", "alert_users": ""})
+	frappe.clear_messages()
+	doc.save()
+	assert any("alerts reach nobody" in str(m) for m in frappe.message_log)
+	frappe.db.rollback()
 
 
 def test_defaults_are_stored_for_fields_a_site_never_saved():

@@ -1,4 +1,5 @@
-"""Who hears from async_jobs: the users of the alert role, users named in the settings, or plain addresses."""
+"""Who hears from async_jobs: the users of the alert role (the managers when none is set), users named in the
+settings, or plain addresses."""
 
 import re
 
@@ -6,6 +7,8 @@ import frappe
 from frappe import _
 from frappe.utils import validate_email_address
 from frappe.utils.user import get_users_with_role
+
+from async_jobs.engine.submit.permissions import MANAGER_ROLES
 
 SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -23,8 +26,10 @@ def parse(text: str | None, label: str = "") -> list[str]:
 
 
 def alert_users(config) -> list[str]:
-	"""Enabled users with the alert role plus the users named in Also Alert Users (sorted, no duplicates)."""
-	users = set(get_users_with_role(config.alert_role)) if config.alert_role else set()
+	"""Enabled users with the alert role — without one, everyone the Job Monitor treats as a manager — plus the
+	users named in Also Alert Users (sorted, no duplicates)."""
+	roles = [config.alert_role] if config.alert_role else sorted(MANAGER_ROLES)
+	users = {user for role in roles for user in get_users_with_role(role)}
 	named = [entry for entry in parse(config.alert_users) if frappe.db.exists("User", entry)]
 	users.update(u for u in named if frappe.db.get_value("User", u, "enabled"))
 	return sorted(users)
