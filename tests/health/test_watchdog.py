@@ -9,7 +9,8 @@ from frappe.utils import now_datetime
 from frappe.utils.background_jobs import get_queue
 
 from async_jobs.engine.health import alerts, queues, watchdog
-from async_jobs.engine.health.watchdog import JobTypeFacts, SchedulerFacts
+from async_jobs.engine.health.scheduler import SchedulerFacts, scheduler_findings
+from async_jobs.engine.health.watchdog import JobTypeFacts
 from tests.support import world
 from tests.support.alerting import scheduler as scheduler_switched
 
@@ -106,28 +107,25 @@ def scheduler(**state) -> SchedulerFacts:
 
 
 def test_scheduler_states_each_say_how_to_fix_them():
-	(disabled,) = watchdog.scheduler_findings(scheduler(disabled=True), NOW)
+	(disabled,) = scheduler_findings(scheduler(disabled=True), NOW)
 	assert disabled.key == "scheduler-disabled" and "bench --site s.local enable-scheduler" in disabled.fix
-	(in_config,) = watchdog.scheduler_findings(scheduler(disabled=True, disabled_in_config=True), NOW)
+	(in_config,) = scheduler_findings(scheduler(disabled=True, disabled_in_config=True), NOW)
 	assert "set-config disable_scheduler 0" in in_config.fix
-	(paused,) = watchdog.scheduler_findings(scheduler(paused=True), NOW)
+	(paused,) = scheduler_findings(scheduler(paused=True), NOW)
 	assert paused.key == "scheduler-paused" and "scheduler resume" in paused.fix
-	assert keys(watchdog.scheduler_findings(scheduler(dormant=True), NOW)) == {"scheduler-dormant"}
+	assert keys(scheduler_findings(scheduler(dormant=True), NOW)) == {"scheduler-dormant"}
 	silent = scheduler(last_log=NOW - timedelta(minutes=31))
-	assert keys(watchdog.scheduler_findings(silent, NOW)) == {"scheduler-silent"}
-	assert watchdog.scheduler_findings(scheduler(), NOW) == []
+	assert keys(scheduler_findings(silent, NOW)) == {"scheduler-silent"}
+	assert scheduler_findings(scheduler(), NOW) == []
 
 
 def test_a_scheduler_process_missing_on_this_host_is_reported_once_the_log_falls_silent():
 	"""Frappe's own process check is per host: with the log fresh (a scheduler on another host), no alert."""
-	assert watchdog.scheduler_findings(scheduler(process_running=False), NOW) == []
+	assert scheduler_findings(scheduler(process_running=False), NOW) == []
 	quiet = scheduler(process_running=False, last_log=NOW - timedelta(minutes=6))
-	(finding,) = watchdog.scheduler_findings(quiet, NOW)
+	(finding,) = scheduler_findings(quiet, NOW)
 	assert finding.key == "scheduler-silent" and "bench schedule" in finding.message
-	assert (
-		watchdog.scheduler_findings(scheduler(process_running=None, last_log=NOW - timedelta(minutes=6)), NOW)
-		== []
-	)
+	assert scheduler_findings(scheduler(process_running=None, last_log=NOW - timedelta(minutes=6)), NOW) == []
 
 
 def test_queue_thresholds():
