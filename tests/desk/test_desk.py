@@ -131,12 +131,21 @@ def test_a_normal_user_sees_only_their_own_jobs_in_the_monitor_and_the_list(
 	page.screenshot(path=str(screenshot_dir / "async-job-list.png"), full_page=False)
 
 
-def test_the_workspace_links_the_monitor_and_the_ledger(desk, web, screenshot_dir):
+def test_the_workspace_loads_without_a_server_error_and_links_every_part(desk, web, screenshot_dir):
+	"""The workspace's shortcuts and its Links card (batches and alerts too) render, and no request fails."""
 	page = desk(world.MANAGER)
+	failed = []
+	page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 500 else None)
 	page.goto(f"{web}/app/async-jobs")
 	page.wait_for_selector("text=Job Monitor", timeout=60_000)
-	assert page.locator("text=Async Jobs Settings").count()
-	page.screenshot(path=str(screenshot_dir / "workspace.png"), full_page=False)
+	card = page.locator(".links-widget-box")
+	card.first.wait_for(timeout=30_000)
+	for label in ("Async Job Batch", "Async Jobs Alert", "Async Jobs Settings"):
+		assert card.locator(f"a:has-text('{label}')").count(), f"no {label} link in the Links card"
+	assert page.locator(".shortcut-widget-box:has-text('Async Jobs Settings')").count()
+	page.wait_for_load_state("networkidle")
+	page.screenshot(path=str(screenshot_dir / "workspace.png"), full_page=True)
+	assert not failed, failed
 	assert re.search(r"/app/async-jobs", page.url)
 
 
