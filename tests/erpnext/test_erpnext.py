@@ -181,7 +181,8 @@ def test_async_jobs_installs_after_erpnext_and_uninstalls_without_touching_it():
 
 	def count(doctype, filters):
 		out = bench("--site", site, "execute", "frappe.db.count", "--args", json.dumps([doctype, filters]))
-		return int(out.strip().splitlines()[-1])
+		lines = out.strip().splitlines()
+		return int(lines[-1]) if lines else 0  # bench execute prints nothing for a 0
 
 	try:
 		bench(
