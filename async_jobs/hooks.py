@@ -15,6 +15,7 @@ app_include_js = ["async_jobs.bundle.js"]
 extend_bootinfo = ["async_jobs.boot.extend_bootinfo"]
 
 before_install = ["async_jobs.engine.ops.install.refresh_module_map"]
+before_uninstall = ["async_jobs.engine.ops.install.remove_scheduled_jobs"]
 after_install = [
 	"async_jobs.engine.ops.install.ensure_roles",
 	"async_jobs.engine.ledger.settings.fill_defaults",

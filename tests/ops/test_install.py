@@ -25,6 +25,22 @@ def _module_def_exists(site: str) -> bool:
 	return out.strip() not in ("", "None", "null")
 
 
+def _our_scheduled_jobs(site: str) -> int:
+	filters = {"method": ["like", "async_jobs.%"]}
+	out = _ok(
+		run_bench(
+			"--site",
+			site,
+			"execute",
+			"frappe.db.count",
+			"--args",
+			json.dumps(["Scheduled Job Type", filters]),
+		)
+	)
+	lines = out.strip().splitlines()
+	return int(lines[-1]) if lines else 0  # bench execute prints nothing for a 0
+
+
 def test_app_is_installed_and_its_hooks_load():
 	assert "async_jobs" in frappe.get_installed_apps()
 	assert frappe.get_hooks("app_title", app_name="async_jobs") == ["Async Jobs"]
@@ -52,10 +68,14 @@ def test_install_and_uninstall_round_trip_on_a_fresh_site():
 		_ok(run_bench("--site", throwaway, "install-app", "async_jobs"))
 		assert "async_jobs" in _ok(run_bench("--site", throwaway, "list-apps"))
 		assert _module_def_exists(throwaway)
+		assert _our_scheduled_jobs(throwaway) >= 5
 
 		_ok(run_bench("--site", throwaway, "uninstall-app", "async_jobs", "--yes", "--no-backup", "--force"))
 		assert "async_jobs" not in _ok(run_bench("--site", throwaway, "list-apps"))
 		assert not _module_def_exists(throwaway)
+		assert _our_scheduled_jobs(throwaway) == 0, (
+			"the scheduler would keep running an uninstalled app's jobs"
+		)
 	finally:
 		if (SITES / throwaway).exists():
 			run_bench(

@@ -1,5 +1,5 @@
-"""Install-time setup: the module map is fresh before our DocTypes sync; the manager role exists on every site
-that has the app."""
+"""Install and uninstall: the module map is fresh before our DocTypes sync; the manager role exists on every site
+that has the app; uninstalling takes our Scheduled Job Types with it."""
 
 import frappe
 
@@ -26,3 +26,12 @@ def refresh_module_map() -> None:
 			frappe._("async_jobs is not in sites/apps.txt of this bench: add it with bench get-app first."),
 			title=frappe._("Cannot install async_jobs"),
 		)
+
+
+def remove_scheduled_jobs() -> None:
+	"""Delete our Scheduled Job Types (before_uninstall). Frappe removes an app's DocTypes by module, but Scheduled
+	Job Types have none: left behind, the scheduler would keep running methods of an app the site no longer has."""
+	for name in frappe.get_all(
+		"Scheduled Job Type", filters={"method": ["like", "async_jobs.%"]}, pluck="name"
+	):
+		frappe.delete_doc("Scheduled Job Type", name, ignore_permissions=True, force=True)
