@@ -83,3 +83,27 @@ def test_defaults_are_stored_for_fields_a_site_never_saved():
 	assert stored.enable_pruning == 1 and stored.max_backlog == 1000
 	assert settings_doc().enable_pruning == 1  # the Desk form shows what the tasks use
 	frappe.db.commit()
+
+
+def test_a_setting_is_the_site_configs_over_the_documents_over_the_fields_default():
+	frappe.db.sql("DELETE FROM `tabSingles` WHERE doctype = 'Async Jobs Settings' AND field = 'max_backlog'")
+	assert settings.get("max_backlog") == settings.load().max_backlog == 1000  # the field's default
+	frappe.db.set_single_value("Async Jobs Settings", "max_backlog", 250)
+	assert settings.get("max_backlog") == settings.load().max_backlog == 250  # the document's
+	frappe.local.conf.async_jobs_max_backlog = 7
+	try:
+		assert settings.get("max_backlog") == settings.load().max_backlog == 7  # the site config's
+	finally:
+		del frappe.local.conf["async_jobs_max_backlog"]
+
+
+def test_durations_fall_back_to_their_default_when_zero_or_unset():
+	conf = frappe.local.conf
+	assert settings.seconds("cancel_grace_seconds") == world.CANCEL_GRACE  # the test site's config
+	assert settings.seconds("recover_seconds") == world.RECOVER_AFTER
+	conf.async_jobs_cancel_grace_seconds, recover = 0, conf.pop("async_jobs_recover_seconds")
+	try:
+		assert settings.seconds("cancel_grace_seconds") == 10  # the field's default
+		assert settings.seconds("recover_seconds") == settings.SITE_CONFIG_ONLY["recover_seconds"]
+	finally:
+		conf.async_jobs_cancel_grace_seconds, conf.async_jobs_recover_seconds = world.CANCEL_GRACE, recover

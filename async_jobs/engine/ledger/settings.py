@@ -21,27 +21,26 @@ def load() -> frappe._dict:
 	"""Every setting."""
 	stored = frappe.db.get_singles_dict(DOCTYPE, cast=True)
 	config = frappe._dict({field.fieldname: _pick(field, stored) for field in _fields()})
-	for key, default in SITE_CONFIG_ONLY.items():
-		config[key] = _site_config_or(key, default)
+	config.update({key: get(key) for key in SITE_CONFIG_ONLY})
 	return config
 
 
 def get(key: str):
-	"""One setting (the site config first: no database read when it sets the key)."""
-	if key in SITE_CONFIG_ONLY:
-		return _site_config_or(key, SITE_CONFIG_ONLY[key])
-	field = frappe.get_meta(DOCTYPE).get_field(key)
-	if field is None:
-		raise KeyError(f"{DOCTYPE} has no setting {key!r}")
+	"""One setting (when the site config sets it, neither the document nor its meta is read)."""
 	conf = site_config(key)
-	return conf if conf is not None else _pick(field, frappe.db.get_singles_dict(DOCTYPE, cast=True))
+	if conf is not None:
+		return conf
+	if key in SITE_CONFIG_ONLY:
+		return SITE_CONFIG_ONLY[key]
+	return _pick(_field(key), frappe.db.get_singles_dict(DOCTYPE, cast=True))
 
 
 def seconds(key: str) -> float:
 	"""A duration setting in seconds; 0 or nothing means its default."""
-	field = frappe.get_meta(DOCTYPE).get_field(key)
-	default = SITE_CONFIG_ONLY[key] if field is None else _typed(field.fieldtype, field.default)
-	return float(flt(get(key)) or default)
+	value = flt(get(key))
+	if value:
+		return value
+	return float(SITE_CONFIG_ONLY[key] if key in SITE_CONFIG_ONLY else _default(_field(key)))
 
 
 def site_config(key: str):
@@ -62,18 +61,24 @@ def _fields() -> list:
 	return [field for field in frappe.get_meta(DOCTYPE).fields if field.fieldtype not in LAYOUT]
 
 
+def _field(key: str):
+	field = frappe.get_meta(DOCTYPE).get_field(key)
+	if field is None:
+		raise KeyError(f"{DOCTYPE} has no setting {key!r}")
+	return field
+
+
 def _pick(field, stored: dict):
 	conf = site_config(field.fieldname)
 	if conf is not None:
 		return conf
 	if field.fieldname in stored:
 		return stored[field.fieldname]
+	return _default(field)
+
+
+def _default(field):
 	return _typed(field.fieldtype, field.default) if field.default is not None else None
-
-
-def _site_config_or(key: str, default):
-	value = site_config(key)
-	return default if value is None else value
 
 
 def _typed(fieldtype: str, default: str):
