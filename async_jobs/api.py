@@ -7,10 +7,14 @@ than Frappe's TypeError (a 500). The core lives in async_jobs.engine.
 
 import frappe
 
-from async_jobs.engine import batch_control, batch_view, dashboard, jobs, permissions, registry
-from async_jobs.engine import cancel as cancellation
-from async_jobs.engine import requeue as requeueing
-from async_jobs.engine.registry import get_job_type
+from async_jobs.engine.batches.view import batch_summary, list_active
+from async_jobs.engine.control.batch import cancel_batch_jobs, requeue_failed_children
+from async_jobs.engine.control.cancel import cancel_job
+from async_jobs.engine.control.requeue import requeue_by_hand, requeue_matching
+from async_jobs.engine.submit import permissions
+from async_jobs.engine.submit.registry import get_job_type
+from async_jobs.engine.views import jobs
+from async_jobs.engine.views.dashboard import overview
 
 
 @frappe.whitelist(methods=["POST"])
@@ -20,20 +24,20 @@ def enqueue(
 	reference_doctype: str | None = None,
 	reference_name: str | None = None,
 ) -> dict:
-	"""Start a registered, browser-startable job type; returns the job's handle."""
+	"""Start a registered, browser-startable job type; returns the job's summary."""
 	spec = get_job_type(job_type)
 	permissions.check_can_start(spec, reference_doctype, reference_name)
-	return jobs.handle(jobs.start(spec, kwargs, reference_doctype, reference_name))
+	return jobs.job_summary(jobs.start_job_type(spec, kwargs, reference_doctype, reference_name))
 
 
 @frappe.whitelist()
 def status(name: str | None = None) -> dict:
-	return jobs.handle(permissions.get_accessible_job(name))
+	return jobs.job_summary(permissions.get_accessible_job(name))
 
 
 @frappe.whitelist()
 def detail(name: str | None = None) -> dict:
-	return jobs.detail(permissions.get_accessible_job(name))
+	return jobs.job_detail(permissions.get_accessible_job(name))
 
 
 @frappe.whitelist()
@@ -55,16 +59,16 @@ def my_jobs(
 @frappe.whitelist(methods=["POST"])
 def cancel(name: str | None = None) -> dict:
 	job = permissions.get_accessible_job(name)
-	cancellation.cancel(job.name)
-	return jobs.handle(frappe.get_doc("Async Job", job.name))
+	cancel_job(job.name)
+	return jobs.job_summary(frappe.get_doc("Async Job", job.name))
 
 
 @frappe.whitelist(methods=["POST"])
 def retry(name: str | None = None) -> dict:
 	"""Queue a failed, timed-out, dead, cancelled or lost job again (the owner or a manager)."""
 	job = permissions.get_accessible_job(name)
-	requeueing.requeue_by_hand(job.name)
-	return jobs.handle(frappe.get_doc("Async Job", job.name))
+	requeue_by_hand(job.name)
+	return jobs.job_summary(frappe.get_doc("Async Job", job.name))
 
 
 @frappe.whitelist(methods=["POST"])
@@ -72,7 +76,7 @@ def retry_matching(
 	status: str | None = None, job_type: str | None = None, queue: str | None = None, owner: str | None = None
 ) -> list[str]:
 	"""Retry every retryable job that matches (the session user's own; managers: anyone's). Returns the names."""
-	return requeueing.requeue_matching(jobs.visible_filters(status, job_type, queue, owner))
+	return requeue_matching(jobs.visible_filters(status, job_type, queue, owner))
 
 
 @frappe.whitelist()
@@ -85,7 +89,7 @@ def monitor(
 ) -> dict:
 	"""The Job Monitor's data: the session user's jobs (managers: everyone's), queues and charts."""
 	permissions.check_logged_in()
-	return dashboard.overview(
+	return overview(
 		{"status": status, "job_type": job_type, "queue": queue, "owner": owner},
 		min(max(since_hours, 1), 24 * 31),
 	)
@@ -95,31 +99,31 @@ def monitor(
 def startable_job_types(doctype: str | None = None) -> list[dict]:
 	"""Job types the session user may start from the browser (for one DocType's form, when given)."""
 	permissions.check_logged_in()
-	return registry.startable_for_user(doctype)
+	return permissions.startable_for_user(doctype)
 
 
 @frappe.whitelist()
 def batch_status(name: str | None = None) -> dict:
 	"""A batch's counts and aggregated progress (the owner or a manager)."""
-	return batch_view.handle(permissions.get_accessible_batch(name).name)
+	return batch_summary(permissions.get_accessible_batch(name).name)
 
 
 @frappe.whitelist(methods=["POST"])
 def cancel_batch(name: str | None = None) -> dict:
 	"""Cancel a batch: waiting children are cancelled, running ones asked to stop."""
-	return batch_control.cancel(permissions.get_accessible_batch(name).name)
+	return cancel_batch_jobs(permissions.get_accessible_batch(name).name)
 
 
 @frappe.whitelist(methods=["POST"])
 def retry_batch(name: str | None = None) -> dict:
 	"""Queue a batch's failed children again; returns the batch and how many were queued."""
 	batch = permissions.get_accessible_batch(name)
-	queued = batch_control.retry_failed(batch.name)
-	return {**batch_view.handle(batch.name), "requeued": queued}
+	queued = requeue_failed_children(batch.name)
+	return {**batch_summary(batch.name), "requeued": queued}
 
 
 @frappe.whitelist()
 def active_batches(reference_doctype: str | None = None, reference_name: str | None = None) -> list[dict]:
 	"""Planning or running batches the session user may see (of one document, when given), newest first."""
 	permissions.check_logged_in()
-	return batch_view.active(reference_doctype, reference_name)
+	return list_active(reference_doctype, reference_name)

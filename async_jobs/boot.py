@@ -2,8 +2,7 @@
 
 import frappe
 
-from async_jobs.engine.permissions import is_manager
-from async_jobs.engine.registry import startable_for_user
+from async_jobs.engine.submit.permissions import is_manager, startable_for_user
 
 
 def extend_bootinfo(bootinfo) -> None:

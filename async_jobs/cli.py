@@ -10,8 +10,10 @@ import frappe
 from frappe.utils import now_datetime
 from rq import Worker
 
-from async_jobs.engine import alerts, health, prune, requeue, watchdog
-from async_jobs.engine.status import WAITING, JobStatus
+from async_jobs.engine.control.requeue import requeue_matching
+from async_jobs.engine.health import alerts, queues, watchdog
+from async_jobs.engine.ledger.status import WAITING, JobStatus
+from async_jobs.engine.ops import prune
 
 BAR_WIDTH = 24
 
@@ -47,7 +49,7 @@ def bar(percent: float | None, width: int = BAR_WIDTH) -> str:
 def status() -> None:
 	echo_title(f"async_jobs on {frappe.local.site}")
 	click.echo("Queues (shared by the bench)")
-	for q in health.gather_queues():
+	for q in queues.gather_queues():
 		oldest = f", oldest waiting {q.oldest_wait_seconds:,.0f} s" if q.waiting else ""
 		click.echo(f"  {q.name:<12} {q.waiting:>7,} waiting  {q.workers:>3} workers{oldest}")
 	counts = dict(
@@ -61,8 +63,8 @@ def status() -> None:
 	workers = Worker.all(connection=frappe.utils.background_jobs.get_redis_conn())
 	click.echo(f"Workers ({len(workers)})")
 	for worker in sorted(workers, key=lambda w: w.name):
-		queues = ",".join(q.split(":")[-1] for q in worker.queue_names())
-		click.echo(f"  {worker.name:<40} {worker.get_state():<9} queues {queues}")
+		names = ",".join(q.split(":")[-1] for q in worker.queue_names())
+		click.echo(f"  {worker.name:<40} {worker.get_state():<9} queues {names}")
 	running = frappe.get_all(
 		"Async Job",
 		filters={"status": JobStatus.STARTED.value},
@@ -120,7 +122,7 @@ def retry(status: str | None, job_type: str | None, queue: str | None, owner: st
 		for key, value in {"status": status, "job_type": job_type, "queue": queue, "owner": owner}.items()
 		if value
 	}
-	names = requeue.requeue_matching(filters)
+	names = requeue_matching(filters)
 	frappe.db.commit()  # requeued jobs are pushed onto their queues after this commit
 	click.echo(f"Retried {len(names)} job(s) on {frappe.local.site}")
 	for name in names:

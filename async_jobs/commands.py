@@ -17,7 +17,7 @@ def async_jobs_group():
 @click.option("--lifeline-interval", default=10.0, show_default=True, help="Seconds between lifeline passes.")
 def stager(interval: float, lifeline_interval: float):
 	"""Stage delayed jobs on time and run the lifeline for every site (run one per bench, like the scheduler)."""
-	from async_jobs.engine import stager as stager_process
+	from async_jobs.engine.ops.stager import run_stager
 
 	stopping = []
 	signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
@@ -25,7 +25,7 @@ def stager(interval: float, lifeline_interval: float):
 		f"async_jobs stager: staging delayed jobs every {interval:g} s, lifeline every {lifeline_interval:g} s"
 	)
 	try:
-		stager_process.run(interval, lifeline_interval, stop=lambda: bool(stopping))
+		run_stager(interval, lifeline_interval, stop=lambda: bool(stopping))
 	except KeyboardInterrupt:
 		pass
 
@@ -106,9 +106,9 @@ def worker(
 	quiet: bool,
 ):
 	"""A fast RQ worker: one long-lived child keeps Frappe initialised and performs many jobs (see README)."""
-	from async_jobs.engine import fast_worker
+	from async_jobs.engine.run.fast import launch
 
-	fast_worker.start(
+	launch.start(
 		queue,
 		burst=burst,
 		quiet=quiet,

@@ -14,18 +14,25 @@ app_include_js = ["async_jobs.bundle.js"]
 # Which job-type buttons go on which forms (async_jobs/boot.py)
 extend_bootinfo = ["async_jobs.boot.extend_bootinfo"]
 
-before_install = ["async_jobs.engine.install.refresh_module_map"]
-after_install = ["async_jobs.engine.install.ensure_roles", "async_jobs.engine.ops_settings.fill_defaults"]
-after_migrate = ["async_jobs.engine.install.ensure_roles", "async_jobs.engine.ops_settings.fill_defaults"]
+before_install = ["async_jobs.engine.ops.install.refresh_module_map"]
+before_uninstall = ["async_jobs.engine.ops.install.remove_scheduled_jobs"]
+after_install = [
+	"async_jobs.engine.ops.install.ensure_roles",
+	"async_jobs.engine.ledger.settings.fill_defaults",
+]
+after_migrate = [
+	"async_jobs.engine.ops.install.ensure_roles",
+	"async_jobs.engine.ledger.settings.fill_defaults",
+]
 
 # Owners see their own jobs; managers (Async Jobs Manager, System Manager) see all
 permission_query_conditions = {
-	"Async Job": "async_jobs.engine.permissions.query_conditions",
-	"Async Job Batch": "async_jobs.engine.permissions.batch_query_conditions",
+	"Async Job": "async_jobs.engine.submit.permissions.query_conditions",
+	"Async Job Batch": "async_jobs.engine.submit.permissions.batch_query_conditions",
 }
 has_permission = {
-	"Async Job": "async_jobs.engine.permissions.has_permission",
-	"Async Job Batch": "async_jobs.engine.permissions.has_permission",
+	"Async Job": "async_jobs.engine.submit.permissions.has_permission",
+	"Async Job Batch": "async_jobs.engine.submit.permissions.has_permission",
 }
 
 # Scheduler entry points live in async_jobs/tasks.py, one line each

@@ -4,12 +4,15 @@ Frappe names Scheduled Job Types after the last two dotted parts of the method, 
 an `async_jobs_` prefix to stay unique across apps.
 """
 
-from async_jobs.engine import lifeline, operations, prune, transport, watchdog
+from async_jobs.engine.control import lifeline
+from async_jobs.engine.health import watchdog
+from async_jobs.engine.ops import operations, prune
+from async_jobs.engine.transport import delayed
 
 
 def async_jobs_stage_delayed():
 	"""Backstop for delayed jobs when no stager process runs: move due ones onto their queues."""
-	transport.stage_due()
+	delayed.stage_due()
 
 
 def async_jobs_lifeline():
@@ -29,11 +32,11 @@ def async_jobs_prune():
 
 def async_jobs_daily_digest():
 	"""Daily: the digest mail of the last 24 hours."""
-	operations.run_if_enabled("enable_digest", operations.enqueue_long, "async_jobs.engine.digest.send")
+	operations.run_if_enabled("enable_digest", operations.enqueue_long, "async_jobs.engine.ops.digest.send")
 
 
 def async_jobs_monthly_report():
 	"""On the first of the month: last month's PDF report, built on the long queue."""
 	operations.run_if_enabled(
-		"enable_monthly_report", operations.enqueue_long, "async_jobs.engine.report.send"
+		"enable_monthly_report", operations.enqueue_long, "async_jobs.engine.ops.report.send"
 	)

@@ -14,11 +14,12 @@ from frappe.utils.background_jobs import enqueue as frappe_enqueue
 from frappe.utils.background_jobs import get_queue
 
 import async_jobs
+from tests.support import harness
 
 DOCTYPE = "AJ Bench Row"
 CHUNK = 100
 QUEUE = "long"
-WORK = "async_jobs.tests.fixtures.mark_rows"
+WORK = "async_jobs.testing.jobs.mark_rows"
 
 
 def ensure_rows(count: int) -> None:
@@ -88,8 +89,6 @@ def processed_all(rows: int) -> bool:
 
 
 def run_once(rows: int, workers: int, tracked: bool, kind: str = "bench") -> dict:
-	from async_jobs.tests import harness
-
 	reset()
 	get_queue(QUEUE).empty()
 	procs = [harness.start_worker(QUEUE, kind=kind) for _ in range(workers)]

@@ -4,7 +4,7 @@ For each kind of job the queue is filled first, then one worker drains it; the r
 start) from the jobs' own timestamps (RQ's for plain jobs, the ledger's for tracked jobs), so neither the
 enqueueing nor the worker's start-up is counted, only the work horse or child doing jobs back to back.
 
-	cd <bench>/sites && ../env/bin/python -m benchmarks.run --only fast      (scripts/benchmark --only fast)
+	cd <bench>/apps/async_jobs && ../../env/bin/python -m benchmarks.run --only fast      (scripts/benchmark --only fast)
 """
 
 import frappe
@@ -13,8 +13,9 @@ from frappe.utils.background_jobs import get_queue, get_redis_conn
 from rq.job import Job
 
 import async_jobs
+from tests.support import harness
 
-JOB = "async_jobs.tests.fixtures."
+JOB = "async_jobs.testing.jobs."
 QUEUE = "long"
 KINDS = ("bench", "fast")
 
@@ -57,8 +58,6 @@ def tracked_span(names: list[str]) -> float:
 
 def drain(kind: str, n: int, start, is_tracked: bool) -> float:
 	"""Jobs per second of one worker of this kind draining n queued jobs."""
-	from async_jobs.tests import harness
-
 	get_queue(QUEUE).empty()
 	keys = start(n)
 	worker = harness.start_worker(QUEUE, kind=kind)

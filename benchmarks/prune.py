@@ -11,7 +11,7 @@ import time
 import frappe
 import pymysql
 
-from async_jobs.engine import prune
+from async_jobs.engine.ops import prune
 
 PREFIX = "pbench-"
 

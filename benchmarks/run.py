@@ -1,6 +1,6 @@
 """async_jobs benchmarks, each side by side with the baseline it must beat, in one run; prints ratios.
 
-	cd <bench>/sites && ../env/bin/python -m benchmarks.run [--quick]      (scripts/benchmark does this)
+	cd <bench>/apps/async_jobs && ../../env/bin/python -m benchmarks.run [--quick]      (scripts/benchmark does this)
 
 1. enqueue rate      async_jobs.enqueue / enqueue_many vs frappe.enqueue vs raw RQ (loop, and RQ's enqueue_many)
 2. no-op jobs/s      the same worker (one `bench worker`) drains plain Frappe jobs, then tracked jobs
@@ -13,7 +13,6 @@
 """
 
 import argparse
-import statistics
 import sys
 import time
 
@@ -26,8 +25,10 @@ import async_jobs
 from benchmarks import fast_worker
 from benchmarks import prune as prune_benchmark
 from benchmarks.batch import batch_throughput
+from benchmarks.queries import queries, timed
+from tests.support import harness
 
-SITE_JOB = "async_jobs.tests.fixtures."
+SITE_JOB = "async_jobs.testing.jobs."
 QUEUE = "long"
 
 
@@ -52,12 +53,6 @@ class Table:
 		print("\n" + line(("what", "async_jobs", "baseline", "ratio")))
 		for row in self.rows:
 			print(line(row))
-
-
-def timed(fn) -> float:
-	started = time.perf_counter()
-	fn()
-	return time.perf_counter() - started
 
 
 def empty_queue():
@@ -126,8 +121,6 @@ def enqueue_rate(table: Table, n: int):
 
 def drain(n: int, start_plain, start_tracked) -> tuple[float, float]:
 	"""Time one worker draining n plain jobs, then n tracked jobs."""
-	from async_jobs.tests import harness
-
 	empty_queue()
 	worker = harness.start_worker(QUEUE)
 	try:
@@ -197,8 +190,6 @@ def throughput(table: Table, n: int):
 
 def progress_cost(table: Table, calls: int):
 	print(f"4. progress() cost: {calls:,} calls inside a tracked job", flush=True)
-	from async_jobs.tests import harness
-
 	worker = harness.start_worker(QUEUE)
 	try:
 		with_calls = async_jobs.enqueue(
@@ -226,74 +217,6 @@ def progress_cost(table: Table, calls: int):
 		worker.stop()
 
 
-def queries(table: Table, rows: int):
-	print(f"5. Job Monitor and list queries at {rows:,} ledger rows", flush=True)
-	from async_jobs.engine import dashboard, jobs
-	from async_jobs.tests import world
-
-	existing = frappe.db.count("Async Job", {"name": ["like", "bench-%"]})
-	if existing < rows:
-		fill(rows - existing, start=existing)
-	samples: dict[str, list[float]] = {}
-
-	def measure(label, fn, repeat=30):
-		fn()  # warm
-		samples[label] = [timed(fn) * 1000 for _ in range(repeat)]
-
-	frappe.set_user(world.MANAGER)
-	measure("monitor (manager, everything)", lambda: dashboard.overview({}))
-	measure("list: newest 20 of all", lambda: jobs.list_jobs(jobs.visible_filters(), 20))
-	measure("list: failed, newest 20", lambda: jobs.list_jobs(jobs.visible_filters(status="Failed"), 20))
-	frappe.set_user(world.OWNER)
-	measure("monitor (a user's own jobs)", lambda: dashboard.overview({}))
-	measure("list: a user's newest 20", lambda: jobs.list_jobs(jobs.visible_filters(), 20))
-	frappe.set_user("Administrator")
-	remove_filler()
-	for label, values in samples.items():
-		values.sort()
-		p50, p95 = statistics.median(values), values[int(len(values) * 0.95) - 1]
-		table.rows.append(
-			(f"{label} at {rows:,} rows", f"p50 {p50:.1f} ms", f"p95 {p95:.1f} ms", "target p95 < 50 ms")
-		)
-		print(f"  {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms", flush=True)
-
-
-def remove_filler():
-	"""Delete the generated rows in chunks (short statements, no long lock)."""
-	started = time.perf_counter()
-	while True:
-		frappe.db.sql("DELETE FROM `tabAsync Job` WHERE name LIKE 'bench-%%' LIMIT 50000")
-		deleted = frappe.db._cursor.rowcount
-		frappe.db.commit()
-		if deleted < 50000:
-			break
-	print(f"  removed the generated rows in {time.perf_counter() - started:.1f} s", flush=True)
-
-
-def fill(count: int, start: int = 0):
-	"""Bulk-insert `count` ledger rows spread over 30 days (MariaDB's sequence engine: no Python loop)."""
-	from async_jobs.tests import world
-
-	started = time.perf_counter()
-	frappe.db.sql(
-		f"""INSERT INTO `tabAsync Job` (name, creation, modified, owner, modified_by, docstatus, job_type, method,
-			queue, status, notify, queued_at, started_at, ended_at, wait_seconds, run_seconds, attempts, max_attempts,
-			progress_percent)
-		SELECT CONCAT('bench-', seq), ts, ts, ELT(1 + MOD(seq, 4), %(a)s, %(b)s, %(c)s, 'Administrator'), 'Administrator', 0,
-			ELT(1 + MOD(seq, 5), 'sync-orders', 'send-mail', 'rebuild-ledger', 'import', 'report'), 'bench.method',
-			ELT(1 + MOD(seq, 3), 'short', 'default', 'long'),
-			ELT(1 + MOD(seq, 20), 'Failed', 'Dead', 'Timed Out', 'Cancelled', 'Finished', 'Finished', 'Finished',
-				'Finished', 'Finished', 'Finished', 'Finished', 'Finished', 'Finished', 'Finished', 'Finished',
-				'Finished', 'Finished', 'Finished', 'Finished', 'Finished'),
-			'On Failure', ts, ts + INTERVAL 1 SECOND, ts + INTERVAL 3 SECOND, MOD(seq, 7) / 3.0, MOD(seq, 11) / 2.0, 1, 1, 100
-		FROM (SELECT seq, NOW() - INTERVAL (seq * 2592000 / {count + start}) SECOND AS ts
-			FROM seq_{start + 1}_to_{start + count}) AS s""",
-		{"a": world.OWNER, "b": world.OTHER, "c": world.MANAGER},
-	)
-	frappe.db.commit()
-	print(f"  inserted {count:,} rows in {time.perf_counter() - started:.1f} s", flush=True)
-
-
 def main():
 	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 	parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -303,8 +226,6 @@ def main():
 		default=["enqueue", "throughput", "progress", "queries", "batch", "prune", "fast"],
 	)
 	args = parser.parse_args()
-	from async_jobs.tests import harness
-
 	frappe.init(site=harness.SITE, sites_path=str(harness.SITES))
 	frappe.connect()
 	frappe.set_user("Administrator")

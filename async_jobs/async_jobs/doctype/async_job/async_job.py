@@ -4,7 +4,7 @@
 import frappe
 from frappe.model.document import Document
 
-from async_jobs.engine import permissions
+from async_jobs.engine.submit import permissions
 
 
 class AsyncJob(Document):
@@ -25,25 +25,42 @@ class AsyncJob(Document):
 		dedup_key: DF.Data | None
 		dedup_lock: DF.Data | None
 		dedup_mode: DF.Data | None
+		email_owner: DF.Check
+		encrypted_arguments: DF.LongText | None
 		ended_at: DF.Datetime | None
 		error: DF.SmallText | None
 		error_log: DF.Link | None
 		job_type: DF.Data | None
+		max_attempts: DF.Int
 		method: DF.Data | None
+		notify: DF.Literal["On Failure", "Always", "Never"]
 		progress_done: DF.Int
 		progress_message: DF.SmallText | None
 		progress_percent: DF.Percent
 		progress_total: DF.Int
 		queue: DF.Data | None
 		queued_at: DF.Datetime | None
+		recovered: DF.Int
 		reference_doctype: DF.Link | None
 		reference_name: DF.DynamicLink | None
 		result: DF.Code | None
+		retry_policy: DF.Code | None
 		rq_job_id: DF.Data | None
 		run_at: DF.Datetime | None
 		run_seconds: DF.Float
 		started_at: DF.Datetime | None
-		status: DF.Literal["Scheduled", "Queued", "Started", "Finished", "Failed", "Timed Out", "Cancelled"]
+		status: DF.Literal[
+			"Scheduled",
+			"Queued",
+			"Started",
+			"Retrying",
+			"Finished",
+			"Failed",
+			"Timed Out",
+			"Dead",
+			"Cancelled",
+			"Lost",
+		]
 		timeout: DF.Int
 		traceback: DF.Code | None
 		wait_seconds: DF.Float

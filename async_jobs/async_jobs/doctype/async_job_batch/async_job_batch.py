@@ -4,7 +4,7 @@
 import frappe
 from frappe.model.document import Document
 
-from async_jobs.engine import permissions
+from async_jobs.engine.submit import permissions
 
 
 class AsyncJobBatch(Document):

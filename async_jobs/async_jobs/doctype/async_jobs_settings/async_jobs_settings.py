@@ -5,7 +5,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
-from async_jobs.engine import recipients
+from async_jobs.engine.health import recipients
 
 NON_NEGATIVE = (
 	"cancel_grace_seconds",
@@ -87,3 +87,11 @@ class AsyncJobsSettings(Document):
 				)
 		for field in ("alert_users", "digest_recipients", "report_recipients"):
 			recipients.parse(self.get(field), label=_(self.meta.get_label(field)))
+		if self.enable_watchdog and not recipients.alert_users(self):
+			frappe.msgprint(
+				_(
+					"No enabled user has the Alert Role and none is named in Also Alert Users: alerts reach nobody."
+				),
+				title=_("Nobody would be alerted"),
+				indicator="orange",
+			)

@@ -1,0 +1,62 @@
+"""Retry by hand: a job that ended without success (failed, timed out, dead, cancelled, lost) is queued again for
+a fresh round of attempts under its retry policy. One job, or every job matching a filter."""
+
+import frappe
+from frappe import _
+
+from async_jobs.engine.ledger import lifecycle
+from async_jobs.engine.ledger.status import RETRYABLE_BY_HAND
+from async_jobs.engine.retry.policy import RetryPolicy
+from async_jobs.engine.transport.dispatch import CannotDispatch, dispatch
+
+MAX_BULK = 1000
+
+
+def requeue_by_hand(name: str) -> None:
+	"""requeue_job(), with a clear error when the job cannot be retried."""
+	if not frappe.db.get_value("Async Job", name, "encrypted_arguments"):
+		frappe.throw(
+			_("Job {0} cannot be retried: its arguments were not kept").format(name), frappe.ValidationError
+		)
+	if not requeue_job(name):
+		status = frappe.db.get_value("Async Job", name, "status")
+		frappe.throw(
+			_("Job {0} is {1}: only failed, timed-out, dead, cancelled or lost jobs can be retried").format(
+				name, _(status)
+			),
+			frappe.ValidationError,
+		)
+
+
+def requeue_job(name: str) -> bool:
+	"""Queue job `name` again; False (nothing changed) if its state does not allow a retry by hand or its
+	arguments were not kept."""
+	row = frappe.db.get_value(
+		"Async Job", name, ["attempts", "retry_policy", "encrypted_arguments"], as_dict=True, for_update=True
+	)
+	if not row or not row.encrypted_arguments:
+		return False
+	policy = RetryPolicy.from_json(row.retry_policy)
+	by = _("Retried by {0}").format(frappe.session.user)
+	if not lifecycle.transition(name, "requeue", max_attempts=row.attempts + policy.max_attempts, error=by):
+		return False
+	frappe.db.after_commit.add(lambda: _push(name))
+	return True
+
+
+def _push(name: str) -> None:
+	try:
+		dispatch(name)
+		frappe.db.commit()  # the new RQ id on the row (after_commit runs outside the request's transaction)
+	except CannotDispatch:
+		frappe.db.rollback()
+
+
+def requeue_matching(filters: dict) -> list[str]:
+	"""Retry every job that matches `filters` and can be retried (at most MAX_BULK); return their names."""
+	if not filters.get("status"):
+		filters = {**filters, "status": ["in", sorted(s.value for s in RETRYABLE_BY_HAND)]}
+	names = frappe.get_all(
+		"Async Job", filters=filters, pluck="name", limit=MAX_BULK, order_by="creation asc"
+	)
+	return [name for name in names if requeue_job(name)]

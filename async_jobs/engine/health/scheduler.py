@@ -1,0 +1,136 @@
+"""The scheduler itself: disabled, paused, in maintenance, dormant, or silent (nothing logged; with Frappe's own
+check, a `bench schedule` missing on this host). scheduler_findings is a pure function of the gathered facts."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import frappe
+from frappe import _
+from frappe.utils import get_datetime
+from frappe.utils.scheduler import is_dormant, is_scheduler_disabled
+
+try:  # newer Frappe 15 (its System Health Report uses it)
+	from frappe.utils.scheduler import is_schduler_process_running as _scheduler_process_running
+except ImportError:
+	_scheduler_process_running = None
+
+from async_jobs.engine.health.alerts import Finding
+
+SILENT_AFTER = timedelta(minutes=30)  # the watchdog's own 5-minute cron logs a run at least this often
+# When Frappe says no scheduler process runs on this host, a shorter silence settles it: async_jobs' every-minute
+# cron jobs log a run each minute wherever the scheduler runs (another host's scheduler keeps the log fresh).
+SILENT_WITHOUT_PROCESS = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SchedulerFacts:
+	site: str
+	disabled: bool  # System Settings' enable_scheduler is off, or disable_scheduler is in the config
+	disabled_in_config: bool
+	paused: bool
+	maintenance: bool
+	dormant: bool
+	last_log: datetime | None  # the newest Scheduled Job Log
+	# Frappe's own check of this host's `bench schedule`, where Frappe has it
+	process_running: bool | None = None
+
+	@property
+	def runs_jobs(self) -> bool:
+		return not (self.disabled or self.paused or self.maintenance or self.dormant)
+
+
+def scheduler_findings(facts: SchedulerFacts, now: datetime) -> list[Finding]:
+	site = facts.site
+	found = []
+	if facts.disabled:
+		fix = (
+			_(
+				"Remove disable_scheduler from the site config: `bench --site {0} set-config disable_scheduler 0`"
+			)
+			if facts.disabled_in_config
+			else _("Run `bench --site {0} enable-scheduler`")
+		)
+		found.append(
+			Finding(
+				"scheduler-disabled",
+				_("The scheduler of {0} is disabled").format(site),
+				_("No scheduled job runs: no pruning, digests, reports or other apps' scheduled jobs."),
+				fix.format(site),
+			)
+		)
+	if facts.paused:
+		found.append(
+			Finding(
+				"scheduler-paused",
+				_("The scheduler of {0} is paused").format(site),
+				_("pause_scheduler is set in the site config: scheduled jobs are not enqueued."),
+				_("Run `bench --site {0} scheduler resume`").format(site),
+			)
+		)
+	if facts.maintenance:
+		found.append(
+			Finding(
+				"maintenance-mode",
+				_("{0} is in maintenance mode").format(site),
+				_("The scheduler skips sites in maintenance mode."),
+				_("Run `bench --site {0} set-maintenance-mode off` when the maintenance is over").format(
+					site
+				),
+			)
+		)
+	if facts.dormant and not facts.disabled:
+		found.append(
+			Finding(
+				"scheduler-dormant",
+				_("The scheduler of {0} is dormant").format(site),
+				_(
+					"Nobody used the site for longer than System Settings' Dormant Days: Frappe runs its scheduled jobs only once a day."
+				),
+				_("Log in to the site (any activity wakes it) or raise Dormant Days in System Settings."),
+			)
+		)
+	silent_after = SILENT_WITHOUT_PROCESS if facts.process_running is False else SILENT_AFTER
+	if facts.runs_jobs and facts.last_log and now - facts.last_log > silent_after:
+		found.append(
+			Finding(
+				"scheduler-silent",
+				_("No scheduled job of {0} has run for {1}").format(site, human(now - facts.last_log)),
+				_(
+					"The scheduler process (bench schedule) is not running on this host and nothing is logged in Scheduled Job Log."
+				)
+				if facts.process_running is False
+				else _(
+					"The scheduler is enabled but nothing is logged in Scheduled Job Log: the scheduler process or the workers of the default and long queues are not running."
+				),
+				_(
+					"Start `bench schedule` and the workers (production: `sudo supervisorctl status` and start the frappe-bench schedule and worker programs); see logs/scheduler.log."
+				),
+			)
+		)
+	return found
+
+
+def human(delta: timedelta) -> str:
+	seconds = int(delta.total_seconds())
+	if seconds >= 2 * 86400:
+		return _("{0} days").format(seconds // 86400)
+	if seconds >= 2 * 3600:
+		return _("{0} hours").format(seconds // 3600)
+	if seconds < 120:
+		return _("1 minute")
+	return _("{0} minutes").format(seconds // 60)
+
+
+def gather_scheduler(now: datetime) -> SchedulerFacts:
+	# Scheduled Job Log is indexed on modified only (a log row is modified for the last time when its run ends)
+	last_log = frappe.db.get_value("Scheduled Job Log", {}, "modified", order_by="modified desc")
+	return SchedulerFacts(
+		site=frappe.local.site,
+		disabled=is_scheduler_disabled(verbose=False),
+		disabled_in_config=bool(frappe.conf.disable_scheduler),
+		paused=bool(frappe.conf.pause_scheduler),
+		maintenance=bool(frappe.conf.maintenance_mode),
+		dormant=is_dormant(check_time=now),
+		last_log=get_datetime(last_log) if last_log else None,
+		process_running=_scheduler_process_running() if _scheduler_process_running else None,
+	)

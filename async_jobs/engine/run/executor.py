@@ -1,0 +1,134 @@
+"""The worker-side pipeline of a tracked job: record_started → perform → record_outcome → attempt_ended.
+
+RQ runs `run` through Frappe's execute_job, so the site is initialised, the enqueuing user is set, and
+before_job / after_job hooks run as for any Frappe job. The job's own work is committed or rolled back as a whole;
+ledger records (start, progress, end) are made outside that transaction and survive either way. An attempt that
+raises is retried, failed, timed out or discarded by the job's retry policy (outcome.decide).
+"""
+
+import json
+import traceback
+from datetime import timedelta
+
+import frappe
+from frappe.utils import cstr, now_datetime
+from rq import get_current_job
+
+from async_jobs.engine.ledger import lifecycle
+from async_jobs.engine.ledger.attempts import attempt_log
+from async_jobs.engine.ledger.errors import JobCancelled, Snooze
+from async_jobs.engine.ledger.side_db import SideConnection
+from async_jobs.engine.ledger.status import TRANSITIONS
+from async_jobs.engine.retry.outcome import decide
+from async_jobs.engine.retry.policy import RetryPolicy
+from async_jobs.engine.run.ended import attempt_ended
+from async_jobs.engine.run.monitor import JobMonitor
+from async_jobs.engine.run.progress import Progress
+from async_jobs.engine.transport.delayed import stage_due
+from async_jobs.engine.transport.dispatch import dispatch
+
+RESULT_LIMIT = 4000
+ROW_FIELDS = (
+	"name",
+	"owner",
+	"job_type",
+	"method",
+	"attempts",
+	"retry_policy",
+	"reference_doctype",
+	"reference_name",
+)
+RESCHEDULING = ("retry_later", "snooze")
+
+
+def run(async_job: str, job_kwargs: dict | None = None):
+	stage_due()  # a busy bench stages delayed jobs here, between its jobs
+	side = SideConnection()
+	monitor = None
+	try:
+		job = record_started(async_job, side)
+		if job is None:
+			return  # cancelled while it waited, or delivered twice: not ours to run
+		monitor = JobMonitor(job.name)
+		monitor.start()
+		verb, delay, fields = perform(job, job_kwargs or {})
+		monitor.stop()
+		record_outcome(job, verb, delay, fields)
+	finally:
+		if monitor:
+			monitor.stop()
+		frappe.local.async_job_progress = None
+		side.close()
+
+
+def record_started(name: str, side: SideConnection):
+	"""Record the start on frappe.db and commit: the job's own transaction has not begun yet."""
+	rq_job = get_current_job()
+	started = lifecycle.transition(name, "start", worker=getattr(rq_job, "worker_name", None))
+	frappe.db.commit()
+	if not started:
+		return None
+	# A plain row, not a Document: loading the DocType's meta costs a forked work horse more than the rest.
+	job = frappe.db.sql(
+		f"SELECT {', '.join(ROW_FIELDS)} FROM `tabAsync Job` WHERE name = %s", name, as_dict=True
+	)[0]
+	frappe.local.async_job_progress = Progress(job, side, frappe.cache)
+	return job
+
+
+def perform(job, kwargs: dict) -> tuple[str, float | None, dict]:
+	"""Run the job's function; return (verb, delay, ledger fields). Commits or rolls back the job's own work."""
+	try:
+		result = frappe.get_attr(job.method)(**kwargs)
+		frappe.db.commit()
+		return "complete", None, {"result": summarize(result)}
+	except Exception as e:
+		frappe.db.rollback()
+		verb, delay = decide(RetryPolicy.from_json(job.retry_policy), e, job.attempts)
+		if isinstance(e, JobCancelled | Snooze):
+			return verb, delay, {"error": cstr(e) or type(e).__name__}
+		return verb, delay, failure_fields(job, e)
+
+
+def failure_fields(job, exc: BaseException) -> dict:
+	error_log = frappe.log_error(
+		title=f"Async Job {job.name}: {job.job_type} (attempt {job.attempts})",
+		reference_doctype="Async Job",
+		reference_name=job.name,
+	)
+	frappe.db.commit()
+	return {
+		"error": f"{type(exc).__name__}: {cstr(exc)}"[:1000],
+		"traceback": traceback.format_exc(),
+		"error_log": error_log.name,
+	}
+
+
+def record_outcome(job, verb: str, delay: float | None, fields: dict) -> None:
+	"""Write the attempt's end; reschedule it when the policy says so; then the after-end work (ended.py)."""
+	progress: Progress = frappe.local.async_job_progress
+	progress.persist()
+	status = TRANSITIONS[verb][1].value
+	run_at = now_datetime() + timedelta(seconds=delay) if verb in RESCHEDULING else None
+	if run_at:
+		fields["run_at"] = run_at
+	# The job's transaction is closed (committed or rolled back): the end goes through frappe.db.
+	fields["attempt_log"] = attempt_log(job.name, status, fields.get("error"))
+	if not lifecycle.transition(job.name, verb, **fields):
+		frappe.db.rollback()
+		return  # hard-stopped or reconciled meanwhile: that record stands
+	if run_at:
+		dispatch(job.name, run_at)
+	frappe.db.commit()
+	attempt_ended(job.name)
+	stage_due()
+
+
+def summarize(result) -> str | None:
+	if result is None:
+		return None
+	try:
+		text = json.dumps(result, default=str)
+	except (TypeError, ValueError):
+		text = json.dumps(repr(result))
+	return text if len(text) <= RESULT_LIMIT else json.dumps({"truncated": text[:RESULT_LIMIT]})

@@ -1,0 +1,138 @@
+"""Enqueue a tracked job: one Async Job row and one RQ job, consistent with each other.
+
+By default the RQ job is pushed after the current transaction commits, so a request that rolls back leaves neither.
+With after_commit=False the row is written and committed on a side connection and the job pushed at once,
+independent of the caller's transaction. Its RQ id is `<site>::async_job::<name>`.
+"""
+
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+import frappe
+from frappe import _
+from frappe.utils import get_datetime, now_datetime
+
+from async_jobs.engine.ledger.arguments import encrypt_arguments
+from async_jobs.engine.ledger.redact import readable_arguments
+from async_jobs.engine.ledger.side_db import SideConnection
+from async_jobs.engine.ledger.status import JobStatus
+from async_jobs.engine.retry.policy import RetryPolicy
+from async_jobs.engine.submit import dedup
+from async_jobs.engine.submit.dedup import DuplicateJobError
+from async_jobs.engine.submit.registry import JobType
+from async_jobs.engine.submit.resolve import resolve
+from async_jobs.engine.transport import rq_jobs
+
+ON_DUPLICATE = ("return", "raise")
+
+
+def enqueue(
+	method: "str | Callable | JobType",
+	kwargs: dict | None = None,
+	*,
+	queue: str | None = None,
+	timeout: int | None = None,
+	at_front: bool = False,
+	run_at: datetime | str | None = None,
+	delay: float | timedelta | None = None,
+	after_commit: bool = True,
+	dedup_key: str | None = None,
+	dedup_mode: str | None = None,
+	on_duplicate: str = "return",
+	reference_doctype: str | None = None,
+	reference_name: str | None = None,
+	job_type: str | None = None,
+	retry: "RetryPolicy | dict | int | None" = None,
+	notify: str | None = None,
+	batch: str | None = None,
+):
+	"""Track and enqueue `method(**kwargs)`; return the Async Job document.
+
+	`method` is a dotted path, a function, or a registered job type or its name (whose policy then applies).
+	`notify` is when the owner gets a Notification Log entry: "On Failure" (default), "Always" or "Never".
+	`retry` is the retry policy: a number of attempts, a dict of RetryPolicy fields, or a RetryPolicy (default:
+	the job type's, else no retries). With a dedup key, a second enqueue while the first job waits
+	(until_started) or has not ended (until_finished) returns the first job, or raises DuplicateJobError with
+	on_duplicate="raise". `batch` makes the job a child of that Async Job Batch (see engine/batches/).
+	"""
+	kwargs = {} if kwargs is None else kwargs
+	options = resolve(method, job_type, queue, timeout, retry, notify, kwargs)
+	if on_duplicate not in ON_DUPLICATE:
+		frappe.throw(
+			_("on_duplicate must be one of {0}").format(", ".join(ON_DUPLICATE)), frappe.ValidationError
+		)
+	when = _run_at(run_at, delay)
+	reference = [reference_doctype, reference_name]
+	lock, mode = dedup.lock_for(options.spec, options.path, dedup_key, dedup_mode, kwargs, reference)
+
+	job = frappe.get_doc(
+		{
+			"doctype": "Async Job",
+			**options.fields(at_front, reference_doctype, reference_name, batch),
+			"status": (JobStatus.SCHEDULED if when else JobStatus.QUEUED).value,
+			"run_at": when,
+			"queued_at": None if when else now_datetime(),
+			"arguments": readable_arguments(kwargs),
+			"encrypted_arguments": encrypt_arguments(kwargs),
+			"dedup_key": dedup_key if lock else None,
+			"dedup_mode": mode,
+			"dedup_lock": lock,
+		}
+	)
+	job.name = frappe.generate_hash(length=10)  # named up front: the RQ id goes into the same INSERT
+	job.rq_job_id = rq_jobs.full_rq_job_id(job.name)
+	with _database(after_commit) as db:
+		holder = dedup.insert(job, db, lock)
+		if holder:
+			if on_duplicate == "raise":
+				frappe.throw(
+					_("Job {0} with the same dedup key is still active").format(holder.name),
+					DuplicateJobError,
+				)
+			return holder
+
+	def push():
+		rq_jobs.push(job.name, options.queue, options.timeout, kwargs, at_front=bool(at_front), run_at=when)
+
+	if after_commit:
+		frappe.db.after_commit.add(push)
+	else:
+		push()
+	return job
+
+
+def _run_at(run_at, delay) -> datetime | None:
+	if run_at is not None and delay is not None:
+		frappe.throw(_("Give either run_at or delay, not both"), frappe.ValidationError)
+	if delay is not None:
+		seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
+		if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+			frappe.throw(_("Delay must be a non-negative number of seconds"), frappe.ValidationError)
+		return now_datetime() + timedelta(seconds=seconds) if seconds else None
+	if run_at is not None:
+		try:
+			when = get_datetime(run_at)
+		except Exception:
+			frappe.throw(_("run_at is not a date and time: {0}").format(run_at), frappe.ValidationError)
+		return when if when > now_datetime() else None
+	return None
+
+
+@contextmanager
+def _database(after_commit: bool):
+	"""frappe.db (the caller's transaction) or, for after_commit=False, a side connection committed on exit."""
+	if after_commit:
+		yield frappe.db
+		return
+	side, caller_db = SideConnection(), frappe.local.db
+	frappe.local.db = side.db
+	try:
+		yield side.db
+		side.db.commit()
+	except Exception:
+		side.db.rollback()
+		raise
+	finally:
+		frappe.local.db = caller_db
+		side.close()

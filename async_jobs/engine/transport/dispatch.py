@@ -1,0 +1,31 @@
+"""Enqueue an existing job again — a retry after backoff, a snooze, a manual retry, a recovery after Redis lost
+it — from the ledger: its queue, timeout and encrypted arguments. Each attempt gets its own RQ id."""
+
+from datetime import datetime
+
+import frappe
+
+from async_jobs.engine.ledger.arguments import decrypt_arguments
+from async_jobs.engine.transport import rq_jobs
+
+
+class CannotDispatch(Exception):
+	pass
+
+
+def dispatch(name: str, run_at: datetime | None = None, db=None) -> str:
+	"""Push the next attempt of job `name` (now, or at `run_at`); return its RQ id."""
+	db = db or frappe.db
+	row = db.sql(
+		"SELECT queue, timeout, at_front, attempts, encrypted_arguments FROM `tabAsync Job` WHERE name = %s",
+		name,
+		as_dict=True,
+	)[0]
+	if not row.encrypted_arguments:
+		raise CannotDispatch(f"job {name} has no stored arguments to run again with")
+	kwargs = decrypt_arguments(row.encrypted_arguments)
+	rq_job = rq_jobs.push(
+		name, row.queue, row.timeout, kwargs, bool(row.at_front), run_at=run_at, attempt=row.attempts + 1
+	)
+	db.sql("UPDATE `tabAsync Job` SET rq_job_id = %s WHERE name = %s", (rq_job.id, name))
+	return rq_job.id

@@ -1,0 +1,112 @@
+"""RQ is the transport: push a tracked job onto its queue now, or hold it in the delayed set until its time.
+
+Jobs go through Frappe's own `execute_job` (site init, user, before_job/after_job hooks, commit/rollback), built
+exactly as `frappe.enqueue` builds them, with the executor as the method. Each attempt has its own RQ id.
+"""
+
+from datetime import datetime
+
+import frappe
+from frappe.utils.background_jobs import (
+	RQ_JOB_FAILURE_TTL,
+	RQ_RESULTS_TTL,
+	execute_job,
+	get_queue,
+	get_redis_conn,
+	truncate_failed_registry,
+)
+from rq import Callback, Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+from async_jobs.engine.transport import delayed
+
+# The method every tracked RQ job names (a dotted path stored in Redis with each queued job).
+EXECUTOR = "async_jobs.engine.run.executor.run"
+
+
+def rq_job_id(name: str, attempt: int = 1) -> str:
+	"""The RQ id of an attempt, un-namespaced (as Frappe's get_job / is_job_enqueued take it)."""
+	return f"async_job::{name}" if attempt <= 1 else f"async_job::{name}::{attempt}"
+
+
+def full_rq_job_id(name: str, attempt: int = 1, site: str | None = None) -> str:
+	return f"{site or frappe.local.site}::{rq_job_id(name, attempt)}"
+
+
+def push(
+	name: str,
+	queue: str,
+	timeout: int,
+	kwargs: dict,
+	at_front: bool = False,
+	run_at: datetime | None = None,
+	attempt: int = 1,
+):
+	"""Create the RQ job for attempt `attempt` of Async Job `name`; queue it now, or hold it until `run_at`."""
+	q = get_queue(queue)
+	job = q.create_job(execute_job, **_job_options(name, kwargs, timeout, at_front, attempt))
+	if run_at is None:
+		q.enqueue_job(job, at_front=at_front)
+	else:
+		job.save()
+		delayed.hold(q.connection, job.id, run_at)
+	return job
+
+
+def push_many(
+	jobs: list[tuple[str, dict]], queue: str, timeout: int, at_front: bool = False, chunk: int = 1000
+):
+	"""Create and queue the first attempt of many tracked jobs, (name, kwargs) each, one Redis pipeline per chunk."""
+	q = get_queue(queue)
+	for start in range(0, len(jobs), chunk):
+		q.enqueue_many(
+			[
+				Queue.prepare_data(
+					execute_job, at_front=at_front, **_job_options(name, kwargs, timeout, at_front)
+				)
+				for name, kwargs in jobs[start : start + chunk]
+			]
+		)
+
+
+def _job_options(name: str, kwargs: dict, timeout: int, at_front: bool, attempt: int = 1) -> dict:
+	"""The RQ job of an attempt, as frappe.enqueue builds one: Frappe's execute_job runs our executor for the
+	site and the enqueuing user."""
+	return {
+		"kwargs": {
+			"site": frappe.local.site,
+			"user": frappe.session.user,
+			"method": EXECUTOR,
+			"event": None,
+			"job_name": EXECUTOR,
+			"is_async": True,
+			"kwargs": {"async_job": name, "job_kwargs": kwargs},
+		},
+		"timeout": timeout,
+		"result_ttl": frappe.conf.get("rq_results_ttl") or RQ_RESULTS_TTL,
+		"failure_ttl": frappe.conf.get("rq_job_failure_ttl") or RQ_JOB_FAILURE_TTL,
+		"job_id": full_rq_job_id(name, attempt),
+		"on_failure": Callback(func=truncate_failed_registry),
+		"meta": {"async_job": name, "at_front": bool(at_front)},
+	}
+
+
+def exists(rq_id: str) -> bool:
+	"""Whether RQ still has this job (queued, delayed, running or kept after its end)."""
+	return Job.exists(rq_id, connection=get_redis_conn())
+
+
+def remove(rq_id: str) -> bool:
+	"""Take a job that has not started out of RQ (its queue, the delayed set); True if anything was removed."""
+	conn = get_redis_conn()
+	removed = delayed.release(conn, rq_id)
+	try:
+		job = Job.fetch(rq_id, connection=conn)
+	except NoSuchJobError:
+		return removed
+	if job.get_status() in ("queued", "deferred", "scheduled") or removed:
+		job.cancel()
+		job.delete()
+		return True
+	return removed
