@@ -23,6 +23,21 @@ def record_marker_then_fail(marker: str) -> None:
 	raise RuntimeError(f"deliberate failure {marker}")
 
 
+def record_marker_after_failures(marker: str, failures: int) -> str:
+	"""Fail the first `failures` attempts; then leave a ToDo (record_marker) and return the user it ran as."""
+	attempt = _attempt(marker)
+	if attempt <= failures:
+		raise ConnectionError(f"failure {attempt} of {failures} before the marker")
+	record_marker(marker)
+	return frappe.session.user
+
+
+def record_callback_marker(batch: str, marker: str) -> str:
+	"""A batch callback that leaves a ToDo (record_marker) and returns the user it ran as."""
+	record_marker(marker)
+	return frappe.session.user
+
+
 def add(a: int, b: int) -> int:
 	return a + b
 

@@ -1,6 +1,6 @@
 """The worker-side pipeline of a tracked job: record_started → perform → record_outcome → attempt_ended.
 
-RQ runs `run` through Frappe's execute_job, so the site is initialised, the enqueuing user is set, and
+RQ runs `run` through Frappe's execute_job, so the site is initialised, the job's owner is the user, and
 before_job / after_job hooks run as for any Frappe job. The job's own work is committed or rolled back as a whole;
 ledger records (start, progress, end) are made outside that transaction and survive either way. An attempt that
 raises is retried, failed, timed out or discarded by the job's retry policy (outcome.decide).
@@ -49,6 +49,7 @@ def run(async_job: str, job_kwargs: dict | None = None):
 		job = record_started(async_job, side)
 		if job is None:
 			return  # cancelled while it waited, or delivered twice: not ours to run
+		run_as_owner(job)
 		monitor = JobMonitor(job.name)
 		monitor.start()
 		verb, delay, fields = perform(job, job_kwargs or {})
@@ -74,6 +75,13 @@ def record_started(name: str, side: SideConnection):
 	)[0]
 	frappe.local.async_job_progress = Progress(job, side, frappe.cache)
 	return job
+
+
+def run_as_owner(job) -> None:
+	"""Every attempt runs as the job's owner, whoever pushed it (an RQ job built before the owner went into it
+	names whoever pushed it: Administrator for the lifeline, a manager for a retry)."""
+	if frappe.session.user != job.owner:
+		frappe.set_user(job.owner)
 
 
 def perform(job, kwargs: dict) -> tuple[str, float | None, dict]:

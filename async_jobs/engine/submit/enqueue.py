@@ -93,7 +93,9 @@ def enqueue(
 			return holder
 
 	def push():
-		rq_jobs.push(job.name, options.queue, options.timeout, kwargs, at_front=bool(at_front), run_at=when)
+		rq_jobs.push(
+			job.name, job.owner, options.queue, options.timeout, kwargs, at_front=bool(at_front), run_at=when
+		)
 
 	if after_commit:
 		frappe.db.after_commit.add(push)
