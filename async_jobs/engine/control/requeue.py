@@ -7,6 +7,8 @@ from frappe import _
 from async_jobs.engine.ledger import lifecycle
 from async_jobs.engine.ledger.status import RETRYABLE_BY_HAND
 from async_jobs.engine.retry.policy import RetryPolicy
+from async_jobs.engine.submit.permissions import retry_refusal
+from async_jobs.engine.submit.registry import job_types
 from async_jobs.engine.transport.dispatch import CannotDispatch, dispatch
 
 MAX_BULK = 1000
@@ -53,10 +55,16 @@ def _push(name: str) -> None:
 
 
 def requeue_matching(filters: dict) -> list[str]:
-	"""Retry every job that matches `filters` and can be retried (at most MAX_BULK); return their names."""
+	"""Retry every job that matches `filters` and can be retried (at most MAX_BULK) — by a non-manager, only those
+	they may start now (permissions.retry_refusal); return their names."""
 	if not filters.get("status"):
 		filters = {**filters, "status": ["in", sorted(s.value for s in RETRYABLE_BY_HAND)]}
-	names = frappe.get_all(
-		"Async Job", filters=filters, pluck="name", limit=MAX_BULK, order_by="creation asc"
+	rows = frappe.get_all(
+		"Async Job",
+		filters=filters,
+		fields=["name", "job_type", "reference_doctype", "reference_name"],
+		limit=MAX_BULK,
+		order_by="creation asc",
 	)
-	return [name for name in names if requeue_job(name)]
+	types = job_types()
+	return [r.name for r in rows if not retry_refusal(r, types) and requeue_job(r.name)]

@@ -64,7 +64,9 @@ def enqueue(
 		)
 	when = _run_at(run_at, delay)
 	reference = [reference_doctype, reference_name]
-	lock, mode = dedup.lock_for(options.spec, options.path, dedup_key, dedup_mode, kwargs, reference)
+	lock, mode = dedup.lock_for(
+		options.spec, options.path, dedup_key, dedup_mode, kwargs, reference, frappe.session.user
+	)
 
 	job = frappe.get_doc(
 		{
