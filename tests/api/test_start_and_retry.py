@@ -34,7 +34,9 @@ def todos():
 	made = []
 	for user in (OTHER, "Administrator"):
 		frappe.set_user(user)
-		made.append(frappe.get_doc({"doctype": "ToDo", "description": "aj-bound", "allocated_to": user}).insert())
+		made.append(
+			frappe.get_doc({"doctype": "ToDo", "description": "aj-bound", "allocated_to": user}).insert()
+		)
 	frappe.set_user("Administrator")
 	frappe.db.commit()
 	yield [todo.name for todo in made]
@@ -51,7 +53,9 @@ def test_a_form_start_works_on_the_document_permission_was_checked_on(clients, t
 	extra_arguments = post(clients, OTHER, "enqueue", **start, kwargs=json.dumps({"name": mine, "x": 1}))
 	assert other_document.status_code == 403, other_document.text  # refused, not overridden
 	assert extra_arguments.status_code == 403, extra_arguments.text
-	started = [post(clients, OTHER, "enqueue", **start, kwargs=kwargs) for kwargs in ("", json.dumps({"name": mine}))]
+	started = [
+		post(clients, OTHER, "enqueue", **start, kwargs=kwargs) for kwargs in ("", json.dumps({"name": mine}))
+	]
 	for response in started:
 		assert response.status_code == 200, response.text
 		job = row(response.json()["message"]["name"])
@@ -72,7 +76,9 @@ def test_a_reference_the_job_type_does_not_declare_is_refused(clients, todos):
 
 def test_a_job_about_a_document_does_not_block_deleting_it(clients, todos):
 	mine = todos[0]
-	started = post(clients, OTHER, "enqueue", job_type="aj-test-todo", reference_doctype="ToDo", reference_name=mine)
+	started = post(
+		clients, OTHER, "enqueue", job_type="aj-test-todo", reference_doctype="ToDo", reference_name=mine
+	)
 	assert started.status_code == 200, started.text
 	cancel_all(started.json()["message"]["name"])
 

@@ -66,7 +66,9 @@ def start_refusal(
 	"""Why the session user may not start `job_type` about that document from the browser (message, error), or
 	None. Adds no message to the response: retry_matching asks this of many jobs."""
 	if not job_type.browser_startable:
-		return _("Job type {0} cannot be started from the browser.").format(job_type.name), frappe.PermissionError
+		return _("Job type {0} cannot be started from the browser.").format(
+			job_type.name
+		), frappe.PermissionError
 	if job_type.roles and not (set(job_type.roles) & set(frappe.get_roles()) or is_manager()):
 		return _("You may not start {0}.").format(job_type.name), frappe.PermissionError
 	if not job_type.reference_doctype:

@@ -79,9 +79,7 @@ def push_many(
 		)
 
 
-def _job_options(
-	name: str, owner: str, kwargs: dict, timeout: int, at_front: bool, attempt: int = 1
-) -> dict:
+def _job_options(name: str, owner: str, kwargs: dict, timeout: int, at_front: bool, attempt: int = 1) -> dict:
 	"""The RQ job of an attempt, as frappe.enqueue builds one: Frappe's execute_job runs our executor for the
 	site and the job's owner (never the session user of whoever pushes the attempt)."""
 	if not owner:
