@@ -56,6 +56,14 @@ def steps(n: int, delay: float, marker: str | None = None) -> int:
 	return n
 
 
+def steps_then_fail(n: int, delay: float, message: str) -> None:
+	"""n steps of `delay` seconds reporting `message`, then a failure whose error repeats it."""
+	for i in range(n):
+		time.sleep(delay)
+		async_jobs.progress(i + 1, n, f"{message} {i + 1}")
+	raise RuntimeError(f"{message}: failed")
+
+
 def sleep_quietly(seconds: float, marker: str | None = None) -> None:
 	"""Sleep without ever calling progress(): only a hard stop or a timeout ends it early."""
 	if marker:
@@ -66,9 +74,20 @@ def sleep_quietly(seconds: float, marker: str | None = None) -> None:
 def fingerprint_secrets(password: str, nested: dict) -> dict:
 	"""Prove the job received the real (unredacted) values without echoing them."""
 	return {
-		"password_sha1": hashlib.sha1(password.encode()).hexdigest(),
-		"api_key_sha1": hashlib.sha1(nested["api_key"].encode()).hexdigest(),
+		"sha1_of_the_first": hashlib.sha1(password.encode()).hexdigest(),
+		"sha1_of_the_second": hashlib.sha1(nested["api_key"].encode()).hexdigest(),
 	}
+
+
+def fail_with_secrets(password: str, url: str) -> None:
+	"""Fail with an error that shows a URL with credentials and a token (the arguments sit in this frame)."""
+	token = password[::-1]
+	raise ConnectionError(f"cannot reach {url} with token={token}")
+
+
+def return_secrets(token: str, url: str) -> dict:
+	"""A result that carries secrets: under a secret key, in a URL, in a JSON string."""
+	return {"token": token, "url": url, "payload": json.dumps({"otp": token})}
 
 
 def progress_loop(calls: int) -> float:

@@ -25,6 +25,7 @@ from async_jobs.engine.batches.settle import settle_pending
 from async_jobs.engine.ledger import lifecycle, settings
 from async_jobs.engine.ledger.attempts import attempt_log
 from async_jobs.engine.ledger.errors import HardTimeout, WorkerLost
+from async_jobs.engine.ledger.redact import redact_text
 from async_jobs.engine.ledger.status import TRANSITIONS, WAITING, JobStatus
 from async_jobs.engine.retry.outcome import decide
 from async_jobs.engine.retry.policy import RetryPolicy
@@ -138,7 +139,7 @@ def died_before_recording(rq_state: str | None, rq_started: str | None, stale: f
 def _reason(exc_info: str | None) -> str | None:
 	if not exc_info:
 		return None
-	last = [line for line in exc_info.strip().splitlines() if line.strip()][-1]
+	last = redact_text([line for line in exc_info.strip().splitlines() if line.strip()][-1])
 	if "terminated unexpectedly" in exc_info or "signal 9" in exc_info:
 		return f"Work horse killed (SIGKILL, out of memory, or stopped): {last}"[:1000]
 	return f"Attempt ended outside async_jobs: {last}"[:1000]

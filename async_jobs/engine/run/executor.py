@@ -17,6 +17,7 @@ from rq import get_current_job
 from async_jobs.engine.ledger import lifecycle
 from async_jobs.engine.ledger.attempts import attempt_log
 from async_jobs.engine.ledger.errors import JobCancelled, Snooze
+from async_jobs.engine.ledger.redact import redact, redact_text
 from async_jobs.engine.ledger.side_db import SideConnection
 from async_jobs.engine.ledger.status import TRANSITIONS
 from async_jobs.engine.retry.outcome import decide
@@ -99,15 +100,19 @@ def perform(job, kwargs: dict) -> tuple[str, float | None, dict]:
 
 
 def failure_fields(job, exc: BaseException) -> dict:
+	"""The error, the traceback and an Error Log, redacted. The Error Log gets an explicit message: without one
+	Frappe logs the traceback with every frame's locals, the job's arguments among them."""
+	trace = redact_text(traceback.format_exc())
 	error_log = frappe.log_error(
 		title=f"Async Job {job.name}: {job.job_type} (attempt {job.attempts})",
+		message=trace,
 		reference_doctype="Async Job",
 		reference_name=job.name,
 	)
 	frappe.db.commit()
 	return {
-		"error": f"{type(exc).__name__}: {cstr(exc)}"[:1000],
-		"traceback": traceback.format_exc(),
+		"error": redact_text(f"{type(exc).__name__}: {cstr(exc)}")[:1000],
+		"traceback": trace,
 		"error_log": error_log.name,
 	}
 
@@ -136,7 +141,7 @@ def summarize(result) -> str | None:
 	if result is None:
 		return None
 	try:
-		text = json.dumps(result, default=str)
+		text = json.dumps(redact(result), default=str)
 	except (TypeError, ValueError):
-		text = json.dumps(repr(result))
+		text = json.dumps(redact_text(repr(result)))
 	return text if len(text) <= RESULT_LIMIT else json.dumps({"truncated": text[:RESULT_LIMIT]})
