@@ -132,6 +132,20 @@ def publish_pid_then_sleep(marker: str, seconds: float, times: int = 1) -> int:
 	return attempt
 
 
+def wait_for_go(marker: str) -> int:
+	"""Publish this attempt's pid, wait until the test says go for this attempt, return the attempt's number."""
+	attempt = _attempt(marker)
+	frappe.cache.set(f"aj-pid:{marker}:{attempt}", os.getpid())
+	deadline = time.monotonic() + 120
+	while not frappe.cache.get(f"aj-go:{marker}:{attempt}") and time.monotonic() < deadline:
+		time.sleep(0.05)
+	return attempt
+
+
+def snooze_for(seconds: float) -> None:
+	raise async_jobs.Snooze(seconds)
+
+
 def ignore_timeout_and_sleep(seconds: float) -> None:
 	"""A job that SIGALRM cannot stop (as C code holding the GIL would behave): only a kill ends it."""
 	import signal

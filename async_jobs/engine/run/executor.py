@@ -21,7 +21,7 @@ from async_jobs.engine.ledger.redact import redact, redact_text
 from async_jobs.engine.ledger.side_db import SideConnection
 from async_jobs.engine.ledger.status import TRANSITIONS
 from async_jobs.engine.retry.outcome import decide
-from async_jobs.engine.retry.policy import RetryPolicy
+from async_jobs.engine.retry.policy import RetryPolicy, attempts_in_round
 from async_jobs.engine.run.ended import attempt_ended
 from async_jobs.engine.run.monitor import JobMonitor
 from async_jobs.engine.run.progress import Progress
@@ -35,6 +35,7 @@ ROW_FIELDS = (
 	"job_type",
 	"method",
 	"attempts",
+	"max_attempts",
 	"retry_policy",
 	"reference_doctype",
 	"reference_name",
@@ -51,7 +52,7 @@ def run(async_job: str, job_kwargs: dict | None = None):
 		if job is None:
 			return  # cancelled while it waited, or delivered twice: not ours to run
 		run_as_owner(job)
-		monitor = JobMonitor(job.name)
+		monitor = JobMonitor(job.name, job.attempts)
 		monitor.start()
 		verb, delay, fields = perform(job, job_kwargs or {})
 		monitor.stop()
@@ -93,7 +94,8 @@ def perform(job, kwargs: dict) -> tuple[str, float | None, dict]:
 		return "complete", None, {"result": summarize(result)}
 	except Exception as e:
 		frappe.db.rollback()
-		verb, delay = decide(RetryPolicy.from_json(job.retry_policy), e, job.attempts)
+		policy = RetryPolicy.from_json(job.retry_policy)
+		verb, delay = decide(policy, e, attempts_in_round(policy, job.attempts, job.max_attempts))
 		if isinstance(e, JobCancelled | Snooze):
 			return verb, delay, {"error": cstr(e) or type(e).__name__}
 		return verb, delay, failure_fields(job, e)
@@ -127,9 +129,9 @@ def record_outcome(job, verb: str, delay: float | None, fields: dict) -> None:
 		fields["run_at"] = run_at
 	# The job's transaction is closed (committed or rolled back): the end goes through frappe.db.
 	fields["attempt_log"] = attempt_log(job.name, status, fields.get("error"))
-	if not lifecycle.transition(job.name, verb, **fields):
+	if not lifecycle.transition(job.name, verb, attempt=job.attempts, **fields):
 		frappe.db.rollback()
-		return  # hard-stopped or reconciled meanwhile: that record stands
+		return  # hard-stopped, reconciled or on to a newer attempt meanwhile: that record stands
 	if run_at:
 		dispatch(job.name, run_at)
 	frappe.db.commit()

@@ -80,7 +80,13 @@ class Progress:
 			return
 		self._dirty = False
 		self.side.write(
-			_write_progress, self.name, self.done, self.total, self.percent(), (self.message or "")[:1000]
+			_write_progress,
+			self.name,
+			self.job.attempts,
+			self.done,
+			self.total,
+			self.percent(),
+			(self.message or "")[:1000],
 		)
 
 
@@ -103,11 +109,12 @@ def publish(event: str, job, done, total, percent: float, message: str | None, *
 	realtime.publish_to_readers(event, payload, READER_FIELDS, job.reference_doctype, job.reference_name)
 
 
-def _write_progress(name, done, total, percent, message, db):
+def _write_progress(name, attempt, done, total, percent, message, db):
+	"""Only while this attempt is the job's running one: a stale attempt's progress never overwrites a newer's."""
 	db.sql(
 		"UPDATE `tabAsync Job` SET progress_done=%s, progress_total=%s, progress_percent=%s, progress_message=%s"
-		" WHERE name=%s",
-		(done, total, percent, message, name),
+		" WHERE name=%s AND attempts=%s AND status='Started'",
+		(done, total, percent, message, name, attempt),
 	)
 
 

@@ -24,7 +24,10 @@ def dispatch(name: str, run_at: datetime | None = None, db=None) -> str:
 	)[0]
 	if not row.encrypted_arguments:
 		raise CannotDispatch(f"job {name} has no stored arguments to run again with")
-	kwargs = decrypt_arguments(row.encrypted_arguments)
+	try:
+		kwargs = decrypt_arguments(row.encrypted_arguments)
+	except Exception as e:  # the site's key changed, a class in them is gone, the text is damaged
+		raise CannotDispatch(f"its stored arguments cannot be opened ({type(e).__name__}: {e})"[:500]) from e
 	rq_job = rq_jobs.push(
 		name,
 		row.owner,
