@@ -65,8 +65,9 @@ def cancel(name: str | None = None) -> dict:
 
 @frappe.whitelist(methods=["POST"])
 def retry(name: str | None = None) -> dict:
-	"""Queue a failed, timed-out, dead, cancelled or lost job again (the owner or a manager)."""
+	"""Queue a failed, timed-out, dead, cancelled or lost job again (managers; the owner if they may start it)."""
 	job = permissions.get_accessible_job(name)
+	permissions.check_can_retry(job)
 	requeue_by_hand(job.name)
 	return jobs.job_summary(frappe.get_doc("Async Job", job.name))
 
@@ -75,7 +76,8 @@ def retry(name: str | None = None) -> dict:
 def retry_matching(
 	status: str | None = None, job_type: str | None = None, queue: str | None = None, owner: str | None = None
 ) -> list[str]:
-	"""Retry every retryable job that matches (the session user's own; managers: anyone's). Returns the names."""
+	"""Retry every retryable job that matches (the session user's own that they may start; managers: anyone's).
+	Returns the names."""
 	return requeue_matching(jobs.visible_filters(status, job_type, queue, owner))
 
 
@@ -118,6 +120,7 @@ def cancel_batch(name: str | None = None) -> dict:
 def retry_batch(name: str | None = None) -> dict:
 	"""Queue a batch's failed children again; returns the batch and how many were queued."""
 	batch = permissions.get_accessible_batch(name)
+	permissions.check_can_retry(batch)
 	queued = requeue_failed_children(batch.name)
 	return {**batch_summary(batch.name), "requeued": queued}
 

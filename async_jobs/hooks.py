@@ -35,6 +35,9 @@ has_permission = {
 	"Async Job Batch": "async_jobs.engine.submit.permissions.has_permission",
 }
 
+# A job or batch about a document never blocks deleting that document (its reference is a Dynamic Link)
+ignore_links_on_delete = ["Async Job", "Async Job Batch"]
+
 # Scheduler entry points live in async_jobs/tasks.py, one line each
 scheduler_events = {
 	"cron": {

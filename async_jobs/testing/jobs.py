@@ -23,6 +23,21 @@ def record_marker_then_fail(marker: str) -> None:
 	raise RuntimeError(f"deliberate failure {marker}")
 
 
+def record_marker_after_failures(marker: str, failures: int) -> str:
+	"""Fail the first `failures` attempts; then leave a ToDo (record_marker) and return the user it ran as."""
+	attempt = _attempt(marker)
+	if attempt <= failures:
+		raise ConnectionError(f"failure {attempt} of {failures} before the marker")
+	record_marker(marker)
+	return frappe.session.user
+
+
+def record_callback_marker(batch: str, marker: str) -> str:
+	"""A batch callback that leaves a ToDo (record_marker) and returns the user it ran as."""
+	record_marker(marker)
+	return frappe.session.user
+
+
 def add(a: int, b: int) -> int:
 	return a + b
 
@@ -41,6 +56,14 @@ def steps(n: int, delay: float, marker: str | None = None) -> int:
 	return n
 
 
+def steps_then_fail(n: int, delay: float, message: str) -> None:
+	"""n steps of `delay` seconds reporting `message`, then a failure whose error repeats it."""
+	for i in range(n):
+		time.sleep(delay)
+		async_jobs.progress(i + 1, n, f"{message} {i + 1}")
+	raise RuntimeError(f"{message}: failed")
+
+
 def sleep_quietly(seconds: float, marker: str | None = None) -> None:
 	"""Sleep without ever calling progress(): only a hard stop or a timeout ends it early."""
 	if marker:
@@ -51,9 +74,20 @@ def sleep_quietly(seconds: float, marker: str | None = None) -> None:
 def fingerprint_secrets(password: str, nested: dict) -> dict:
 	"""Prove the job received the real (unredacted) values without echoing them."""
 	return {
-		"password_sha1": hashlib.sha1(password.encode()).hexdigest(),
-		"api_key_sha1": hashlib.sha1(nested["api_key"].encode()).hexdigest(),
+		"sha1_of_the_first": hashlib.sha1(password.encode()).hexdigest(),
+		"sha1_of_the_second": hashlib.sha1(nested["api_key"].encode()).hexdigest(),
 	}
+
+
+def fail_with_secrets(password: str, url: str) -> None:
+	"""Fail with an error that shows a URL with credentials and a token (the arguments sit in this frame)."""
+	token = password[::-1]
+	raise ConnectionError(f"cannot reach {url} with token={token}")
+
+
+def return_secrets(token: str, url: str) -> dict:
+	"""A result that carries secrets: under a secret key, in a URL, in a JSON string."""
+	return {"token": token, "url": url, "payload": json.dumps({"otp": token})}
 
 
 def progress_loop(calls: int) -> float:
@@ -96,6 +130,20 @@ def publish_pid_then_sleep(marker: str, seconds: float, times: int = 1) -> int:
 	if attempt <= times:
 		time.sleep(seconds)
 	return attempt
+
+
+def wait_for_go(marker: str) -> int:
+	"""Publish this attempt's pid, wait until the test says go for this attempt, return the attempt's number."""
+	attempt = _attempt(marker)
+	frappe.cache.set(f"aj-pid:{marker}:{attempt}", os.getpid())
+	deadline = time.monotonic() + 120
+	while not frappe.cache.get(f"aj-go:{marker}:{attempt}") and time.monotonic() < deadline:
+		time.sleep(0.05)
+	return attempt
+
+
+def snooze_for(seconds: float) -> None:
+	raise async_jobs.Snooze(seconds)
 
 
 def ignore_timeout_and_sleep(seconds: float) -> None:

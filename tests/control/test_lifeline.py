@@ -94,7 +94,8 @@ def test_a_snoozed_job_runs_again_later_without_counting_a_failure(worker_factor
 def test_the_owner_retries_a_dead_job_by_hand_and_it_runs_again(worker_factory, stager, clients, marker):
 	worker_factory()
 	frappe.set_user(world.OWNER)
-	name = enqueue("flaky", {"marker": marker, "failures": 1})  # no retries: the first failure is final
+	name = async_jobs.enqueue("aj-test-flaky", {"marker": marker, "failures": 1}).name  # no retries
+	frappe.db.commit()
 	frappe.set_user("Administrator")
 	wait_for_status(name, "Failed")
 
@@ -119,7 +120,8 @@ def test_retry_matching_retries_only_the_callers_own_failed_jobs(worker_factory,
 	mine, theirs = [], []
 	for user, names in ((world.OWNER, mine), (world.OTHER, theirs)):
 		frappe.set_user(user)
-		names.append(enqueue("flaky", {"marker": f"{marker}-{user}", "failures": 1}, job_type=None))
+		names.append(async_jobs.enqueue("aj-test-flaky", {"marker": f"{marker}-{user}", "failures": 1}).name)
+		frappe.db.commit()
 	frappe.set_user("Administrator")
 	for name in mine + theirs:
 		wait_for_status(name, "Failed")

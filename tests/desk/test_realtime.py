@@ -49,7 +49,11 @@ class Listener:
 
 	def subscribe_monitor(self):
 		"""Ask to join the managers' room (the server refuses users who may not read the settings)."""
-		self.client.emit("doc_subscribe", (MONITOR_ROOM, MONITOR_ROOM), namespace=NAMESPACE)
+		self.subscribe_document(MONITOR_ROOM, MONITOR_ROOM)
+
+	def subscribe_document(self, doctype: str, name: str):
+		"""Ask to join a document's room, as an open form does (the server admits readers of the document)."""
+		self.client.emit("doc_subscribe", (doctype, name), namespace=NAMESPACE)
 
 	def close(self):
 		self.client.disconnect()
@@ -57,13 +61,18 @@ class Listener:
 
 def probe_monitor_room(*listeners) -> str:
 	"""Publish to the managers' room until every given listener hears it: their subscriptions are then live."""
+	return probe_room(MONITOR_ROOM, MONITOR_ROOM, *listeners)
+
+
+def probe_room(doctype: str, name: str, *listeners) -> str:
+	"""Publish to a document's room until every given listener hears it: their subscriptions are then live."""
 	probe = f"probe-{uuid.uuid4().hex}"
 
 	def heard():
-		frappe.publish_realtime(EVENT, {"name": probe}, doctype=MONITOR_ROOM, docname=MONITOR_ROOM)
+		frappe.publish_realtime(EVENT, {"name": probe}, doctype=doctype, docname=name)
 		return all(listener.of(probe, EVENT) for listener in listeners)
 
-	wait_for(heard, timeout=20, interval=0.3, message="the managers' room subscription")
+	wait_for(heard, timeout=20, interval=0.3, message=f"the subscription to {doctype} {name}")
 	return probe
 
 
@@ -116,3 +125,41 @@ def test_managers_watching_the_monitor_room_see_every_users_progress_and_others_
 	finally:
 		manager.close()
 		other.close()
+
+
+def test_readers_of_the_document_see_a_jobs_progress_and_end_but_not_its_owner_message_or_error(
+	worker, clients
+):
+	todo = frappe.get_doc(
+		{"doctype": "ToDo", "description": "aj-readers", "allocated_to": world.OTHER}
+	).insert()
+	frappe.db.commit()  # OTHER may read it: it is allocated to them
+	owner, reader = Listener(clients[world.OWNER]), Listener(clients[world.OTHER])
+	try:
+		reader.subscribe_document("ToDo", todo.name)
+		probe_room("ToDo", todo.name, reader)
+		frappe.set_user(world.OWNER)
+		job = async_jobs.enqueue(
+			"async_jobs.testing.jobs.steps_then_fail",
+			{"n": 6, "delay": 0.15, "message": "private note"},
+			queue="short",
+			reference_doctype="ToDo",
+			reference_name=todo.name,
+		).name
+		frappe.set_user("Administrator")
+		frappe.db.commit()
+		ended = wait_for(
+			lambda: reader.of(job, "async_jobs:finished"), timeout=60, message="the reader's end"
+		)
+		wait_for(lambda: owner.of(job, "async_jobs:finished"), timeout=30, message="the owner's end")
+
+		seen = reader.of(job, EVENT) + ended
+		assert reader.of(job, EVENT) and ended[0]["status"] == "Failed"
+		assert all(not {"owner", "message", "error"} & set(event) for event in seen), seen
+		full = owner.of(job, "async_jobs:finished")[0]
+		assert full["owner"] == world.OWNER and "private note" in full["error"]
+	finally:
+		owner.close()
+		reader.close()
+		frappe.delete_doc("ToDo", todo.name, force=True)
+		frappe.db.commit()

@@ -4,7 +4,7 @@ import frappe
 from hypothesis import given
 from hypothesis import strategies as st
 
-from async_jobs.engine.ledger.redact import REDACTED, SECRET_KEY, redact
+from async_jobs.engine.ledger.redact import REDACTED, is_secret_key, redact
 from async_jobs.engine.ledger.status import TERMINAL, TRANSITIONS, JobStatus, allowed_verbs
 
 
@@ -52,7 +52,7 @@ json_values = st.recursive(
 def _leaks(original, redacted) -> bool:
 	if isinstance(original, dict):
 		return any(
-			(SECRET_KEY.search(k) and redacted[k] != REDACTED) or _leaks(v, redacted[k])
+			(is_secret_key(k) and redacted[k] != REDACTED) or _leaks(v, redacted[k])
 			for k, v in original.items()
 		)
 	if isinstance(original, list):

@@ -183,4 +183,35 @@ def test_the_job_gets_real_arguments_while_the_ledger_keeps_them_redacted(worker
 
 	assert "hunter2" not in job.arguments and "k-123" not in job.arguments
 	assert json.loads(job.arguments) == {"nested": {"api_key": "********"}, "password": "********"}
-	assert json.loads(job.result)["password_sha1"] == hashlib.sha1(b"hunter2").hexdigest()
+	assert json.loads(job.result)["sha1_of_the_first"] == hashlib.sha1(b"hunter2").hexdigest()
+
+
+def test_a_failure_keeps_secrets_out_of_the_error_the_traceback_and_the_error_log(worker):
+	password, user_pass = "hunter2-pw", "s3cr3t-url"
+	name = enqueue(
+		"fail_with_secrets",
+		{"password": password, "url": f"https://bob:{user_pass}@example.com/api"},
+		queue="short",
+	)
+	job = wait_for_status(name, "Failed")
+	error_log = frappe.get_doc("Error Log", job.error_log)
+
+	texts = {
+		"arguments": job.arguments,
+		"error": job.error,
+		"traceback": job.traceback,
+		"log": error_log.error,
+	}
+	for secret in (password, user_pass, password[::-1]):
+		assert not [field for field, text in texts.items() if secret in text], (secret, texts)
+	assert "ConnectionError: cannot reach https://bob:********@example.com/api" in job.error
+	assert "fail_with_secrets" in error_log.error  # the traceback, without the frames' locals
+
+
+def test_a_result_keeps_secrets_out_of_the_ledger(worker):
+	token = "tok-9f8e7d"
+	name = enqueue("return_secrets", {"token": token, "url": f"https://u:{token}@h/x"}, queue="short")
+	job = wait_for_status(name, "Finished")
+
+	assert token not in job.result and token not in job.arguments
+	assert json.loads(job.result)["url"] == "https://u:********@h/x"

@@ -21,3 +21,9 @@ def wait_for_status(name: str, *statuses: str, timeout: float = 60) -> frappe._d
 def todo_count(marker: str) -> int:
 	frappe.db.rollback()
 	return frappe.db.count("ToDo", {"description": ["like", f"{marker}%"]})
+
+
+def todo_owners(marker: str) -> list[str]:
+	"""The owners of the ToDos a job left (async_jobs.testing.jobs.record_marker) for `marker`."""
+	frappe.db.rollback()
+	return frappe.get_all("ToDo", filters={"description": ["like", f"{marker}%"]}, pluck="owner")

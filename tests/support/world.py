@@ -40,6 +40,19 @@ JOB_TYPES = [
 	},
 	{"name": "aj-test-server-only", "method": "async_jobs.testing.jobs.add", "queue": "short"},
 	{
+		"name": "aj-test-flaky",
+		"method": "async_jobs.testing.jobs.flaky",
+		"queue": "short",
+		"roles": [TEST_ROLE],
+	},
+	{
+		"name": "aj-test-dedup",
+		"method": "async_jobs.testing.jobs.add",
+		"queue": "short",
+		"roles": [TEST_ROLE],
+		"dedup": "until_finished",
+	},
+	{
 		"name": "aj-test-todo",
 		"method": "async_jobs.testing.jobs.add",
 		"queue": "short",

@@ -103,7 +103,7 @@ def _notify_failed(row) -> None:
 			"for_user": row.owner,
 			"type": "Alert",
 			"subject": _("Batch {0}: {1} of {2} jobs did not succeed").format(
-				row.title, row.failed, row.total
+				row.title, row.total - row.succeeded, row.total
 			),
 			"document_type": "Async Job Batch",
 			"document_name": row.name,

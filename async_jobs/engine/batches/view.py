@@ -37,6 +37,24 @@ SUMMARY_FIELDS = (
 	"failure_job",
 	"error",
 )
+# What readers of the document a batch is about see of it (its owner and the managers see everything).
+READER_FIELDS = (
+	"name",
+	"title",
+	"status",
+	"job_type",
+	"total",
+	"ended",
+	"succeeded",
+	"failed",
+	"cancelled",
+	"sealed",
+	"progress_percent",
+	"reference_doctype",
+	"reference_name",
+	"started_at",
+	"completed_at",
+)
 
 
 def load(name: str):
@@ -60,15 +78,17 @@ def batch_summary(name: str) -> dict:
 
 
 def publish(name: str, throttle: bool = False) -> None:
-	"""Send the batch's summary to its owner, its reference document's room, its own and the managers' (at most
-	every PUBLISH_EVERY_MS per batch across all workers when throttled)."""
+	"""Send the batch's summary to its owner, its own room and the managers', and what readers may see of it to its
+	reference document's room (at most every PUBLISH_EVERY_MS per batch across all workers when throttled)."""
 	if throttle and not frappe.cache.set(
 		f"async_jobs:batch_publish:{frappe.local.site}:{name}", 1, nx=True, px=PUBLISH_EVERY_MS
 	):
 		return
 	message = batch_summary(name)
-	reference = (message["reference_doctype"], message["reference_name"])
-	realtime.publish(EVENT, message, message["owner"], reference, ("Async Job Batch", name))
+	realtime.publish(EVENT, message, message["owner"], ("Async Job Batch", name))
+	realtime.publish_to_readers(
+		EVENT, message, READER_FIELDS, message["reference_doctype"], message["reference_name"]
+	)
 
 
 def list_active(

@@ -12,6 +12,8 @@ Runs per site: from the stager process every few seconds and from the site sched
 """
 
 import time
+import traceback
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import frappe
@@ -25,9 +27,10 @@ from async_jobs.engine.batches.settle import settle_pending
 from async_jobs.engine.ledger import lifecycle, settings
 from async_jobs.engine.ledger.attempts import attempt_log
 from async_jobs.engine.ledger.errors import HardTimeout, WorkerLost
+from async_jobs.engine.ledger.redact import redact_text
 from async_jobs.engine.ledger.status import TRANSITIONS, WAITING, JobStatus
 from async_jobs.engine.retry.outcome import decide
-from async_jobs.engine.retry.policy import RetryPolicy
+from async_jobs.engine.retry.policy import RetryPolicy, attempts_in_round
 from async_jobs.engine.run.ended import attempt_ended
 from async_jobs.engine.transport import heartbeat
 from async_jobs.engine.transport.dispatch import CannotDispatch, dispatch
@@ -46,6 +49,7 @@ FIELDS = [
 	"worker",
 	"rq_job_id",
 	"attempts",
+	"max_attempts",
 	"retry_policy",
 ]
 
@@ -62,14 +66,15 @@ def stale_after() -> float:
 
 def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 	"""One pass over this site's started jobs and (unless told not to) its waiting jobs; returns counts."""
-	counts = {"lost": 0, "killed": 0, "recovered": 0, "gone": 0, "batches": 0}
+	counts = {"lost": 0, "killed": 0, "recovered": 0, "gone": 0, "batches": 0, "errors": 0}
 	conn, stale = get_redis_conn(), stale_after()
 	for row in frappe.get_all("Async Job", filters={"status": JobStatus.STARTED.value}, fields=FIELDS):
-		verdict = examine_started(row, conn, stale)
-		if verdict == "kill":
-			counts["killed"] += kill_overdue(row, conn)
-		elif verdict:
-			counts["lost"] += record_lost(row, verdict)
+		with _one_row(row, counts):
+			verdict = examine_started(row, conn, stale)
+			if verdict == "kill":
+				counts["killed"] += kill_overdue(row, conn)
+			elif verdict:
+				counts["lost"] += record_lost(row, verdict)
 	counts["batches"] = settle_pending()
 	if not recover_waiting:
 		return counts
@@ -85,8 +90,26 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 		if state in WILL_RUN and not died_before_recording(state, rq_started, stale):
 			continue
 		key = "gone" if row.recovered >= MAX_RECOVERIES else "recovered"
-		counts[key] += recover(row)
+		with _one_row(row, counts):
+			counts[key] += recover(row)
 	return counts
+
+
+@contextmanager
+def _one_row(row, counts: dict[str, int]):
+	"""One job's trouble (a row the lifeline cannot act on) is logged and never ends the pass for the others."""
+	try:
+		yield
+	except Exception:
+		frappe.db.rollback()
+		counts["errors"] += 1
+		frappe.log_error(
+			title=f"Async Job {row.name}: the lifeline could not reconcile it",
+			message=redact_text(traceback.format_exc()),
+			reference_doctype="Async Job",
+			reference_name=row.name,
+		)
+		frappe.db.commit()
 
 
 def examine_started(row, conn, stale: float) -> str | None:
@@ -138,7 +161,7 @@ def died_before_recording(rq_state: str | None, rq_started: str | None, stale: f
 def _reason(exc_info: str | None) -> str | None:
 	if not exc_info:
 		return None
-	last = [line for line in exc_info.strip().splitlines() if line.strip()][-1]
+	last = redact_text([line for line in exc_info.strip().splitlines() if line.strip()][-1])
 	if "terminated unexpectedly" in exc_info or "signal 9" in exc_info:
 		return f"Work horse killed (SIGKILL, out of memory, or stopped): {last}"[:1000]
 	return f"Attempt ended outside async_jobs: {last}"[:1000]
@@ -162,7 +185,7 @@ def record_lost(row, reason: str) -> int:
 		else WorkerLost(reason)
 	)
 	policy = RetryPolicy.from_json(row.retry_policy)
-	verb, delay = decide(policy, exc, cint(row.attempts))
+	verb, delay = decide(policy, exc, attempts_in_round(policy, cint(row.attempts), row.max_attempts))
 	status = TRANSITIONS[verb][1]
 	fields = {
 		"error": str(exc)[:1000],
@@ -171,7 +194,7 @@ def record_lost(row, reason: str) -> int:
 	run_at = now_datetime() + timedelta(seconds=delay) if delay is not None else None
 	if run_at:
 		fields["run_at"] = run_at
-	if not lifecycle.transition(row.name, verb, **fields):
+	if not lifecycle.transition(row.name, verb, attempt=cint(row.attempts), **fields):
 		frappe.db.rollback()
 		return 0  # the executor recorded it after all
 	heartbeat.clear(get_redis_conn(), frappe.local.site, row.name)

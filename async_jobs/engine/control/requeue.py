@@ -1,5 +1,6 @@
 """Retry by hand: a job that ended without success (failed, timed out, dead, cancelled, lost) is queued again for
-a fresh round of attempts under its retry policy. One job, or every job matching a filter."""
+a fresh round of attempts under its retry policy (its cancel flag cleared). One job, or every job matching a
+filter."""
 
 import frappe
 from frappe import _
@@ -7,6 +8,9 @@ from frappe import _
 from async_jobs.engine.ledger import lifecycle
 from async_jobs.engine.ledger.status import RETRYABLE_BY_HAND
 from async_jobs.engine.retry.policy import RetryPolicy
+from async_jobs.engine.run.progress import cancel_key
+from async_jobs.engine.submit.permissions import retry_refusal
+from async_jobs.engine.submit.registry import job_types
 from async_jobs.engine.transport.dispatch import CannotDispatch, dispatch
 
 MAX_BULK = 1000
@@ -45,6 +49,8 @@ def requeue_job(name: str) -> bool:
 
 
 def _push(name: str) -> None:
+	# A cancel of a running attempt leaves its flag for a day: the fresh round must not stop at its first progress().
+	frappe.cache.delete_value(cancel_key(frappe.local.site, name))
 	try:
 		dispatch(name)
 		frappe.db.commit()  # the new RQ id on the row (after_commit runs outside the request's transaction)
@@ -53,10 +59,16 @@ def _push(name: str) -> None:
 
 
 def requeue_matching(filters: dict) -> list[str]:
-	"""Retry every job that matches `filters` and can be retried (at most MAX_BULK); return their names."""
+	"""Retry every job that matches `filters` and can be retried (at most MAX_BULK) — by a non-manager, only those
+	they may start now (permissions.retry_refusal); return their names."""
 	if not filters.get("status"):
 		filters = {**filters, "status": ["in", sorted(s.value for s in RETRYABLE_BY_HAND)]}
-	names = frappe.get_all(
-		"Async Job", filters=filters, pluck="name", limit=MAX_BULK, order_by="creation asc"
+	rows = frappe.get_all(
+		"Async Job",
+		filters=filters,
+		fields=["name", "job_type", "reference_doctype", "reference_name"],
+		limit=MAX_BULK,
+		order_by="creation asc",
 	)
-	return [name for name in names if requeue_job(name)]
+	types = job_types()
+	return [r.name for r in rows if not retry_refusal(r, types) and requeue_job(r.name)]

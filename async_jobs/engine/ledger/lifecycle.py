@@ -25,8 +25,9 @@ _REQUEUED = "queued_at = %(now)s, ended_at = NULL, run_at = NULL, cancel_request
 _RUN_TIME = "run_seconds = COALESCE(TIMESTAMPDIFF(MICROSECOND, started_at, %(now)s) / 1e6, 0)"
 
 
-def _build(name: str, verb: str, **fields) -> tuple[str, dict]:
-	"""The compare-and-set UPDATE for moving job `name` by `verb`, as (sql, values)."""
+def _build(name: str, verb: str, attempt: int | None = None, **fields) -> tuple[str, dict]:
+	"""The compare-and-set UPDATE for moving job `name` by `verb` (only while `attempt` is its latest attempt, when
+	given), as (sql, values)."""
 	sources, target = TRANSITIONS[verb]
 	now = now_datetime()
 	values = {"name": name, "target": target.value, "now": now, "sources": tuple(s.value for s in sources)}
@@ -48,6 +49,9 @@ def _build(name: str, verb: str, **fields) -> tuple[str, dict]:
 		assignments.append(f"`{field}` = %(f{i})s")
 		values[f"f{i}"] = value
 	sql = f"UPDATE {TABLE} SET {', '.join(assignments)} WHERE name = %(name)s AND status IN %(sources)s"
+	if attempt is not None:
+		sql += " AND attempts = %(attempt)s"
+		values["attempt"] = attempt
 	return sql, values
 
 
@@ -71,16 +75,18 @@ def _batch_count(name: str, status: JobStatus, sign: int = 1) -> tuple[str, dict
 	return sql, values
 
 
-def transition(name: str, verb: str, db=None, **fields) -> bool:
-	"""Move job `name` by `verb` if its current state allows it; set `fields` in the same statement.
-	Returns False, changing nothing, when the job is in a state the verb may not leave."""
+def transition(name: str, verb: str, db=None, attempt: int | None = None, **fields) -> bool:
+	"""Move job `name` by `verb` if its current state allows it; set `fields` in the same statement. The end of an
+	attempt names its `attempt`: an older attempt that ends late (the lifeline gave up on it and started the next)
+	cannot overwrite a newer one. Returns False, changing nothing, when the job is in a state the verb may not
+	leave or has moved on to another attempt."""
 	db = db or frappe.db
 	target = TRANSITIONS[verb][1]
 	before = None
 	if verb == "requeue":  # leaves an end: un-count that end on the batch (the row lock keeps it stable)
 		rows = db.sql(f"SELECT status FROM {TABLE} WHERE name = %s AND batch IS NOT NULL FOR UPDATE", name)
 		before = JobStatus(rows[0][0]) if rows else None
-	db.sql(*_build(name, verb, **fields))
+	db.sql(*_build(name, verb, attempt, **fields))
 	if not db._cursor.rowcount:
 		return False
 	if target in TERMINAL:

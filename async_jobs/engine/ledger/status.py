@@ -1,5 +1,5 @@
-"""Job states and the transitions between them (lifecycle.py is the only code that writes them), and when a job's
-end notifies its owner (the `notify` field)."""
+"""Job states and the transitions between them (lifecycle.py is the only code that writes them), when a job's
+end notifies its owner (the `notify` field), and the longest a job may wait or run."""
 
 from enum import Enum
 
@@ -34,6 +34,10 @@ TERMINAL = frozenset(
 RETRYABLE_BY_HAND = TERMINAL - {JobStatus.FINISHED}
 FAILED_ENDS = TERMINAL - {JobStatus.FINISHED, JobStatus.CANCELLED}  # ended without success, not by request
 NOTIFY_MODES = ("On Failure", "Always", "Never")
+MAX_DELAY = (
+	366 * 24 * 3600
+)  # seconds: the longest a job may wait to run (a delay, a snooze, a retry's backoff)
+MAX_TIMEOUT = 7 * 24 * 3600  # seconds: the longest timeout a job may have
 
 # verb → (states it may leave, state it enters)
 TRANSITIONS: dict[str, tuple[frozenset[JobStatus], JobStatus]] = {

@@ -5,6 +5,11 @@ import math
 import random
 from dataclasses import asdict, dataclass, field
 
+from async_jobs.engine.ledger.errors import is_seconds
+from async_jobs.engine.ledger.status import MAX_DELAY
+
+MAX_ATTEMPTS = 100
+
 # Errors that another attempt cannot fix: the input or the permissions are wrong.
 NEVER_RETRY = (
 	"frappe.exceptions.ValidationError",
@@ -27,14 +32,24 @@ class RetryPolicy:
 	retry_timeouts: bool = True
 
 	def __post_init__(self):
-		if (
-			not isinstance(self.max_attempts, int)
-			or isinstance(self.max_attempts, bool)
-			or self.max_attempts < 1
-		):
-			raise ValueError("max_attempts must be a whole number ≥ 1")
-		if self.base < 0 or self.factor < 1 or self.max_delay < 0 or not 0 <= self.jitter < 1:
-			raise ValueError("need base ≥ 0, factor ≥ 1, max_delay ≥ 0 and 0 ≤ jitter < 1")
+		if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+			raise ValueError(f"max_attempts must be a whole number from 1 to {MAX_ATTEMPTS}")
+		if not 1 <= self.max_attempts <= MAX_ATTEMPTS:
+			raise ValueError(f"max_attempts must be a whole number from 1 to {MAX_ATTEMPTS}")
+		for option, low, high in (("base", 0, MAX_DELAY), ("max_delay", 0, MAX_DELAY), ("factor", 1, 100)):
+			value = getattr(self, option)
+			if not is_seconds(value, high) or value < low:
+				raise ValueError(f"{option} must be a number from {low} to {high}")
+		if not is_seconds(self.jitter, 1) or self.jitter == 1:
+			raise ValueError("jitter must be a number from 0 to 1 (1 excluded)")
+		for option in ("retry_on", "no_retry_on"):
+			paths = getattr(self, option)
+			if not isinstance(paths, tuple) or not all(isinstance(p, str) and "." in p for p in paths):
+				raise ValueError(
+					f"{option} must be a list of exception classes as dotted paths (e.g. builtins.ValueError)"
+				)
+		if not isinstance(self.retry_timeouts, bool):
+			raise ValueError("retry_timeouts must be true or false")
 
 	@classmethod
 	def from_value(cls, value) -> "RetryPolicy":
@@ -98,3 +113,10 @@ def is_retryable(policy: RetryPolicy, exc: BaseException) -> bool:
 
 def attempts_left(policy: RetryPolicy, attempts_made: int) -> bool:
 	return attempts_made < policy.max_attempts
+
+
+def attempts_in_round(policy: RetryPolicy, attempts: int, max_attempts: int | None) -> int:
+	"""Attempts made in the current round. A job's row counts every attempt it ever made (`attempts`); a retry by
+	hand starts a fresh round of the policy's max_attempts by raising the row's `max_attempts` by that much."""
+	earlier_rounds = max(0, (max_attempts or policy.max_attempts) - policy.max_attempts)
+	return max(0, attempts - earlier_rounds)

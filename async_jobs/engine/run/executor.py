@@ -1,6 +1,6 @@
 """The worker-side pipeline of a tracked job: record_started → perform → record_outcome → attempt_ended.
 
-RQ runs `run` through Frappe's execute_job, so the site is initialised, the enqueuing user is set, and
+RQ runs `run` through Frappe's execute_job, so the site is initialised, the job's owner is the user, and
 before_job / after_job hooks run as for any Frappe job. The job's own work is committed or rolled back as a whole;
 ledger records (start, progress, end) are made outside that transaction and survive either way. An attempt that
 raises is retried, failed, timed out or discarded by the job's retry policy (outcome.decide).
@@ -17,10 +17,11 @@ from rq import get_current_job
 from async_jobs.engine.ledger import lifecycle
 from async_jobs.engine.ledger.attempts import attempt_log
 from async_jobs.engine.ledger.errors import JobCancelled, Snooze
+from async_jobs.engine.ledger.redact import redact, redact_text
 from async_jobs.engine.ledger.side_db import SideConnection
 from async_jobs.engine.ledger.status import TRANSITIONS
 from async_jobs.engine.retry.outcome import decide
-from async_jobs.engine.retry.policy import RetryPolicy
+from async_jobs.engine.retry.policy import RetryPolicy, attempts_in_round
 from async_jobs.engine.run.ended import attempt_ended
 from async_jobs.engine.run.monitor import JobMonitor
 from async_jobs.engine.run.progress import Progress
@@ -34,6 +35,7 @@ ROW_FIELDS = (
 	"job_type",
 	"method",
 	"attempts",
+	"max_attempts",
 	"retry_policy",
 	"reference_doctype",
 	"reference_name",
@@ -49,7 +51,8 @@ def run(async_job: str, job_kwargs: dict | None = None):
 		job = record_started(async_job, side)
 		if job is None:
 			return  # cancelled while it waited, or delivered twice: not ours to run
-		monitor = JobMonitor(job.name)
+		run_as_owner(job)
+		monitor = JobMonitor(job.name, job.attempts)
 		monitor.start()
 		verb, delay, fields = perform(job, job_kwargs or {})
 		monitor.stop()
@@ -76,6 +79,13 @@ def record_started(name: str, side: SideConnection):
 	return job
 
 
+def run_as_owner(job) -> None:
+	"""Every attempt runs as the job's owner, whoever pushed it (an RQ job built before the owner went into it
+	names whoever pushed it: Administrator for the lifeline, a manager for a retry)."""
+	if frappe.session.user != job.owner:
+		frappe.set_user(job.owner)
+
+
 def perform(job, kwargs: dict) -> tuple[str, float | None, dict]:
 	"""Run the job's function; return (verb, delay, ledger fields). Commits or rolls back the job's own work."""
 	try:
@@ -84,22 +94,27 @@ def perform(job, kwargs: dict) -> tuple[str, float | None, dict]:
 		return "complete", None, {"result": summarize(result)}
 	except Exception as e:
 		frappe.db.rollback()
-		verb, delay = decide(RetryPolicy.from_json(job.retry_policy), e, job.attempts)
+		policy = RetryPolicy.from_json(job.retry_policy)
+		verb, delay = decide(policy, e, attempts_in_round(policy, job.attempts, job.max_attempts))
 		if isinstance(e, JobCancelled | Snooze):
 			return verb, delay, {"error": cstr(e) or type(e).__name__}
 		return verb, delay, failure_fields(job, e)
 
 
 def failure_fields(job, exc: BaseException) -> dict:
+	"""The error, the traceback and an Error Log, redacted. The Error Log gets an explicit message: without one
+	Frappe logs the traceback with every frame's locals, the job's arguments among them."""
+	trace = redact_text(traceback.format_exc())
 	error_log = frappe.log_error(
 		title=f"Async Job {job.name}: {job.job_type} (attempt {job.attempts})",
+		message=trace,
 		reference_doctype="Async Job",
 		reference_name=job.name,
 	)
 	frappe.db.commit()
 	return {
-		"error": f"{type(exc).__name__}: {cstr(exc)}"[:1000],
-		"traceback": traceback.format_exc(),
+		"error": redact_text(f"{type(exc).__name__}: {cstr(exc)}")[:1000],
+		"traceback": trace,
 		"error_log": error_log.name,
 	}
 
@@ -114,9 +129,9 @@ def record_outcome(job, verb: str, delay: float | None, fields: dict) -> None:
 		fields["run_at"] = run_at
 	# The job's transaction is closed (committed or rolled back): the end goes through frappe.db.
 	fields["attempt_log"] = attempt_log(job.name, status, fields.get("error"))
-	if not lifecycle.transition(job.name, verb, **fields):
+	if not lifecycle.transition(job.name, verb, attempt=job.attempts, **fields):
 		frappe.db.rollback()
-		return  # hard-stopped or reconciled meanwhile: that record stands
+		return  # hard-stopped, reconciled or on to a newer attempt meanwhile: that record stands
 	if run_at:
 		dispatch(job.name, run_at)
 	frappe.db.commit()
@@ -128,7 +143,7 @@ def summarize(result) -> str | None:
 	if result is None:
 		return None
 	try:
-		text = json.dumps(result, default=str)
+		text = json.dumps(redact(result), default=str)
 	except (TypeError, ValueError):
-		text = json.dumps(repr(result))
+		text = json.dumps(redact_text(repr(result)))
 	return text if len(text) <= RESULT_LIMIT else json.dumps({"truncated": text[:RESULT_LIMIT]})

@@ -26,10 +26,11 @@ THREAD_PREFIX = "async-jobs-monitor-"  # the fast worker's child joins these thr
 
 
 class JobMonitor(threading.Thread):
-	def __init__(self, name: str):
+	def __init__(self, name: str, attempt: int):
 		super().__init__(name=f"{THREAD_PREFIX}{name}", daemon=True)
 		conf = frappe.local.conf
 		self.job = name
+		self.attempt = attempt
 		self.site = frappe.local.site
 		self.sites_path = frappe.local.sites_path
 		self.grace = settings.seconds("cancel_grace_seconds")
@@ -76,7 +77,7 @@ class JobMonitor(threading.Thread):
 			return  # the job ended on its own meanwhile
 		reason = f"Hard-stopped {self.grace:g} s after a cancel request: the job did not stop on its own"
 		with _site_context(self.site, self.sites_path):
-			cancelled = lifecycle.transition(self.job, "cancel", error=reason)
+			cancelled = lifecycle.transition(self.job, "cancel", attempt=self.attempt, error=reason)
 			frappe.db.commit()
 			if cancelled:
 				attempt_ended(self.job)

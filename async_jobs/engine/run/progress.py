@@ -14,6 +14,18 @@ PUBLISH_EVERY = 0.25  # seconds between realtime messages
 PERSIST_EVERY = 1.0  # seconds between ledger writes
 CANCEL_CHECK_EVERY = 0.5  # seconds between looks at the cancel flag
 EVENT = "async_jobs:progress"
+# What readers of the document a job is about see of it (its owner and the managers see everything).
+READER_FIELDS = (
+	"name",
+	"job_type",
+	"status",
+	"done",
+	"total",
+	"percent",
+	"run_at",
+	"reference_doctype",
+	"reference_name",
+)
 
 
 def cancel_key(site: str, name: str) -> str:
@@ -68,13 +80,19 @@ class Progress:
 			return
 		self._dirty = False
 		self.side.write(
-			_write_progress, self.name, self.done, self.total, self.percent(), (self.message or "")[:1000]
+			_write_progress,
+			self.name,
+			self.job.attempts,
+			self.done,
+			self.total,
+			self.percent(),
+			(self.message or "")[:1000],
 		)
 
 
 def publish(event: str, job, done, total, percent: float, message: str | None, **extra) -> None:
 	"""A realtime event about `job` (a row with its name, job_type, owner and reference fields), sent at once: progress
-	must show while the job runs."""
+	must show while the job runs. Readers of its document get READER_FIELDS only."""
 	payload = {
 		"name": job.name,
 		"job_type": job.job_type,
@@ -87,14 +105,16 @@ def publish(event: str, job, done, total, percent: float, message: str | None, *
 		"reference_name": job.reference_name,
 		**extra,
 	}
-	realtime.publish(event, payload, job.owner, (job.reference_doctype, job.reference_name))
+	realtime.publish(event, payload, job.owner)
+	realtime.publish_to_readers(event, payload, READER_FIELDS, job.reference_doctype, job.reference_name)
 
 
-def _write_progress(name, done, total, percent, message, db):
+def _write_progress(name, attempt, done, total, percent, message, db):
+	"""Only while this attempt is the job's running one: a stale attempt's progress never overwrites a newer's."""
 	db.sql(
 		"UPDATE `tabAsync Job` SET progress_done=%s, progress_total=%s, progress_percent=%s, progress_message=%s"
-		" WHERE name=%s",
-		(done, total, percent, message, name),
+		" WHERE name=%s AND attempts=%s AND status='Started'",
+		(done, total, percent, message, name, attempt),
 	)
 
 

@@ -114,6 +114,6 @@ def insert_many(
 	frappe.db.sql("SELECT 1")  # opens the transaction and the cursor frappe.db would use
 	frappe.db._cursor.executemany(INSERT, rows)  # pymysql sends multi-row INSERTs
 	frappe.db.after_commit.add(
-		lambda: rq_jobs.push_many(jobs, options.queue, options.timeout, bool(at_front))
+		lambda: rq_jobs.push_many(jobs, user, options.queue, options.timeout, bool(at_front))
 	)
 	return [name for name, _ in jobs]

@@ -1,5 +1,6 @@
 """Deduplication: a job with a dedup key holds a lock (a unique column of the ledger) while it waits (until_started)
-or until it ends (until_finished); a second enqueue with the same key finds the holder instead of a new row."""
+or until it ends (until_finished); a second enqueue with the same key finds the holder instead of a new row.
+Locks are per job type (or function) and per owner: one user's enqueue never returns another user's job."""
 
 import hashlib
 import json
@@ -14,8 +15,9 @@ class DuplicateJobError(frappe.ValidationError):
 	"""A job with the same dedup key is still waiting (or running, for until_finished)."""
 
 
-def lock_for(spec, path, key, mode, kwargs, reference) -> tuple[str | None, str | None]:
-	"""The dedup lock and mode of a job: the job type's dedup mode makes a key of the arguments when none is given."""
+def lock_for(spec, path, key, mode, kwargs, reference, owner: str) -> tuple[str | None, str | None]:
+	"""The dedup lock and mode of a job of `owner`: the job type's dedup mode makes a key of the arguments when
+	none is given."""
 	mode = mode or (spec.dedup if spec else None)
 	if key is None and mode and spec:
 		key = hashlib.sha1(json.dumps([reference, kwargs], sort_keys=True, default=str).encode()).hexdigest()
@@ -24,7 +26,7 @@ def lock_for(spec, path, key, mode, kwargs, reference) -> tuple[str | None, str 
 	mode = mode or "until_finished"
 	if mode not in DEDUP_MODES:
 		frappe.throw(_("Unknown dedup mode {0}; use one of {1}").format(mode, ", ".join(DEDUP_MODES)))
-	lock = f"{spec.name if spec else path}|{key}"
+	lock = f"{spec.name if spec else path}|{owner}|{key}"
 	if len(lock) > 140:
 		lock = f"sha1|{hashlib.sha1(lock.encode()).hexdigest()}"
 	return lock, mode

@@ -14,9 +14,10 @@ from frappe import _
 from frappe.utils import get_datetime, now_datetime
 
 from async_jobs.engine.ledger.arguments import encrypt_arguments
+from async_jobs.engine.ledger.errors import is_seconds
 from async_jobs.engine.ledger.redact import readable_arguments
 from async_jobs.engine.ledger.side_db import SideConnection
-from async_jobs.engine.ledger.status import JobStatus
+from async_jobs.engine.ledger.status import MAX_DELAY, JobStatus
 from async_jobs.engine.retry.policy import RetryPolicy
 from async_jobs.engine.submit import dedup
 from async_jobs.engine.submit.dedup import DuplicateJobError
@@ -64,7 +65,9 @@ def enqueue(
 		)
 	when = _run_at(run_at, delay)
 	reference = [reference_doctype, reference_name]
-	lock, mode = dedup.lock_for(options.spec, options.path, dedup_key, dedup_mode, kwargs, reference)
+	lock, mode = dedup.lock_for(
+		options.spec, options.path, dedup_key, dedup_mode, kwargs, reference, frappe.session.user
+	)
 
 	job = frappe.get_doc(
 		{
@@ -93,7 +96,9 @@ def enqueue(
 			return holder
 
 	def push():
-		rq_jobs.push(job.name, options.queue, options.timeout, kwargs, at_front=bool(at_front), run_at=when)
+		rq_jobs.push(
+			job.name, job.owner, options.queue, options.timeout, kwargs, at_front=bool(at_front), run_at=when
+		)
 
 	if after_commit:
 		frappe.db.after_commit.add(push)
@@ -107,8 +112,11 @@ def _run_at(run_at, delay) -> datetime | None:
 		frappe.throw(_("Give either run_at or delay, not both"), frappe.ValidationError)
 	if delay is not None:
 		seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
-		if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-			frappe.throw(_("Delay must be a non-negative number of seconds"), frappe.ValidationError)
+		if not is_seconds(seconds, MAX_DELAY):
+			frappe.throw(
+				_("delay must be a number of seconds from 0 to {0} (a year)").format(MAX_DELAY),
+				frappe.ValidationError,
+			)
 		return now_datetime() + timedelta(seconds=seconds) if seconds else None
 	if run_at is not None:
 		try:

@@ -15,6 +15,7 @@ import frappe
 from frappe import _
 
 from async_jobs.engine.ledger import settings
+from async_jobs.engine.ledger.status import MAX_TIMEOUT, NOTIFY_MODES
 from async_jobs.engine.retry.policy import RetryPolicy
 
 DEDUP_MODES = ("until_started", "until_finished")
@@ -43,30 +44,76 @@ class JobType:
 
 
 _FIELDS = set(JobType.__dataclass_fields__) - {"extra"}
+PTYPES = ("read", "write", "create", "submit", "cancel", "delete")
+_reported: set[str] = set()  # bad declarations already logged by this process
 
 
-def _build(spec: dict) -> JobType:
+def is_timeout(value) -> bool:
+	return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_TIMEOUT
+
+
+def _build(spec) -> JobType:
+	"""A JobType from one declaration; a ValidationError that names the bad option otherwise."""
+	if not isinstance(spec, dict):
+		raise frappe.ValidationError(_("A job type is declared as a dict, not {0}").format(repr(spec)[:100]))
 	spec = dict(spec)
-	if not spec.get("name") or not spec.get("method"):
-		raise frappe.ValidationError(_("A job type needs a name and a method: {0}").format(spec))
-	if spec.get("dedup") not in (None, *DEDUP_MODES):
+	name, method = spec.get("name"), spec.get("method")
+	if not (isinstance(name, str) and name.strip() and isinstance(method, str) and "." in method):
 		raise frappe.ValidationError(
-			_("Job type {0}: unknown dedup mode {1}").format(spec["name"], spec["dedup"])
+			_("A job type needs a name and a method (a dotted path): {0}").format(spec)
 		)
-	spec["roles"] = tuple(spec.get("roles") or ())
+
+	def bad(option: str, allowed: str):
+		raise frappe.ValidationError(_("Job type {0}: {1} must be {2}").format(name, option, allowed))
+
+	roles = spec.get("roles") or ()
+	if not isinstance(roles, list | tuple) or not all(isinstance(r, str) and r for r in roles):
+		bad("roles", _("a list of role names"))
+	spec["roles"] = tuple(roles)
+	if spec.get("dedup") not in (None, *DEDUP_MODES):
+		bad("dedup", _("one of {0}").format(", ".join(DEDUP_MODES)))
+	if spec.get("timeout") is not None and not is_timeout(spec["timeout"]):
+		bad("timeout", _("a whole number of seconds from 1 to {0}").format(MAX_TIMEOUT))
+	if spec.get("notify") not in (None, *NOTIFY_MODES):
+		bad("notify", _("one of {0}").format(", ".join(NOTIFY_MODES)))
+	if spec.get("reference_ptype", "write") not in PTYPES:
+		bad("reference_ptype", _("one of {0}").format(", ".join(PTYPES)))
+	for option in ("queue", "reference_doctype", "label"):
+		if spec.get(option) is not None and not isinstance(spec[option], str):
+			bad(option, _("text"))
+	if spec.get("button") is not None and not isinstance(spec["button"], dict):
+		bad("button", _("a dict with a label (and optionally a method)"))
 	try:
 		RetryPolicy.from_value(spec.get("retry"))
 	except (TypeError, ValueError) as e:
-		raise frappe.ValidationError(_("Job type {0}: bad retry policy: {1}").format(spec["name"], e))
+		bad("retry", _("a number of attempts or retry settings ({0})").format(e))
 	extra = {k: spec.pop(k) for k in list(spec) if k not in _FIELDS}
 	return JobType(**spec, extra=extra)
 
 
 def job_types() -> dict[str, JobType]:
 	"""All job types declared in the hooks of installed apps, then in the site config key
-	`async_jobs_job_types` (same format), by name: later declarations override earlier ones."""
+	`async_jobs_job_types` (same format), by name: later declarations override earlier ones. A bad declaration
+	is logged (once per process) and skipped: it never breaks the others, the Desk's boot or an enqueue."""
 	specs = [*frappe.get_hooks("async_jobs_job_types"), *(settings.site_config("job_types") or [])]
-	return {spec["name"]: _build(spec) for spec in specs}
+	types = {}
+	for spec in specs:
+		try:
+			job_type = _build(spec)
+		except frappe.ValidationError as e:
+			_report(spec, e)
+			continue
+		types[job_type.name] = job_type
+	return types
+
+
+def _report(spec, error: Exception) -> None:
+	key = f"{frappe.local.site}:{spec!r}"
+	if key not in _reported:
+		_reported.add(key)
+		frappe.logger("async_jobs.registry", allow_site=False).error(
+			f"async_jobs: skipping a bad job type declaration: {error}"
+		)
 
 
 def get_job_type(name: str | None, types: dict[str, JobType] | None = None) -> JobType:

@@ -12,9 +12,9 @@ from frappe import _
 from frappe.utils import cint
 from frappe.utils.background_jobs import get_queues_timeout
 
-from async_jobs.engine.ledger.status import NOTIFY_MODES
+from async_jobs.engine.ledger.status import MAX_TIMEOUT, NOTIFY_MODES
 from async_jobs.engine.retry.policy import RetryPolicy
-from async_jobs.engine.submit.registry import JobType, get_job_type, job_types
+from async_jobs.engine.submit.registry import JobType, get_job_type, is_timeout, job_types
 
 MAX_ARGUMENT_BYTES = 512 * 1024
 
@@ -100,8 +100,11 @@ def check_function(method: str, queue: str, timeout=None) -> None:
 		)
 	if queue not in get_queues_timeout():
 		frappe.throw(_("Unknown queue: {0}").format(queue), frappe.ValidationError)
-	if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0):
-		frappe.throw(_("Timeout must be a positive whole number of seconds"), frappe.ValidationError)
+	if timeout is not None and not is_timeout(timeout):
+		frappe.throw(
+			_("timeout must be a whole number of seconds from 1 to {0} (a week)").format(MAX_TIMEOUT),
+			frappe.ValidationError,
+		)
 
 
 def check_arguments(kwargs) -> None:

@@ -7,19 +7,23 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import frappe
 from frappe.utils import get_system_timezone
 from frappe.utils.background_jobs import get_redis_conn
 from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.timeouts import BaseTimeoutException
 
 DELAYED_KEY = "async_jobs:delayed"
 STAGER_KEY = "async_jobs:stager"  # set by the stager process every round, with a short expiry
 
-# Pop due members atomically: two stagers never move the same job.
+RETRY_FAILED_AFTER = 30.0  # seconds before a job that could not be staged is tried again
+
+# Pop due members (with their scores) atomically: two stagers never move the same job.
 _POP_DUE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, member in ipairs(due) do redis.call('ZREM', KEYS[1], member) end
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+for i = 1, #due, 2 do redis.call('ZREM', KEYS[1], due[i]) end
 return due
 """
 
@@ -42,16 +46,44 @@ def epoch(when: datetime) -> float:
 
 
 def stage_due(limit: int = 500, now: float | None = None) -> int:
-	"""Move delayed jobs whose time has come onto their queues; return how many moved."""
+	"""Move delayed jobs whose time has come onto their queues; return how many moved. A job that cannot be moved
+	(its RQ hash unreadable, say) waits RETRY_FAILED_AFTER seconds in the set and the others go on; a pass cut
+	short (a worker's timeout alarm inside a job, a signal) puts back every popped job it did not move."""
 	conn = get_redis_conn()
-	due = conn.eval(_POP_DUE, 1, DELAYED_KEY, now or time.time(), limit)
-	for job_id in due:
-		try:
-			job = Job.fetch(job_id.decode() if isinstance(job_id, bytes) else job_id, connection=conn)
-		except NoSuchJobError:
-			continue  # cancelled meanwhile, or lost with Redis: the lifeline reconciles the ledger
-		Queue(job.origin, connection=conn).enqueue_job(job, at_front=bool(job.meta.get("at_front")))
-	return len(due)
+	now = now or time.time()
+	popped = conn.eval(_POP_DUE, 1, DELAYED_KEY, now, limit)
+	due = [(_text(job_id), float(score)) for job_id, score in zip(popped[::2], popped[1::2], strict=True)]
+	moved = 0
+	try:
+		while due:
+			job_id, _score = due[0]
+			try:
+				moved += _move(conn, job_id)
+			except BaseTimeoutException:
+				raise
+			except Exception:
+				frappe.logger("async_jobs.delayed", allow_site=False).exception(
+					f"could not stage delayed job {job_id}; trying again later"
+				)
+				conn.zadd(DELAYED_KEY, {job_id: now + RETRY_FAILED_AFTER})
+			due.pop(0)
+	finally:
+		if due:
+			conn.zadd(DELAYED_KEY, dict(due))
+	return moved
+
+
+def _move(conn, job_id: str) -> int:
+	try:
+		job = Job.fetch(job_id, connection=conn)
+	except NoSuchJobError:
+		return 0  # cancelled meanwhile, or lost with Redis: the lifeline reconciles the ledger
+	Queue(job.origin, connection=conn).enqueue_job(job, at_front=bool(job.meta.get("at_front")))
+	return 1
+
+
+def _text(value) -> str:
+	return value.decode() if isinstance(value, bytes) else value
 
 
 def next_due(now: float | None = None) -> float | None:

@@ -17,15 +17,26 @@ def dispatch(name: str, run_at: datetime | None = None, db=None) -> str:
 	"""Push the next attempt of job `name` (now, or at `run_at`); return its RQ id."""
 	db = db or frappe.db
 	row = db.sql(
-		"SELECT queue, timeout, at_front, attempts, encrypted_arguments FROM `tabAsync Job` WHERE name = %s",
+		"SELECT owner, queue, timeout, at_front, attempts, encrypted_arguments FROM `tabAsync Job`"
+		" WHERE name = %s",
 		name,
 		as_dict=True,
 	)[0]
 	if not row.encrypted_arguments:
 		raise CannotDispatch(f"job {name} has no stored arguments to run again with")
-	kwargs = decrypt_arguments(row.encrypted_arguments)
+	try:
+		kwargs = decrypt_arguments(row.encrypted_arguments)
+	except Exception as e:  # the site's key changed, a class in them is gone, the text is damaged
+		raise CannotDispatch(f"its stored arguments cannot be opened ({type(e).__name__}: {e})"[:500]) from e
 	rq_job = rq_jobs.push(
-		name, row.queue, row.timeout, kwargs, bool(row.at_front), run_at=run_at, attempt=row.attempts + 1
+		name,
+		row.owner,
+		row.queue,
+		row.timeout,
+		kwargs,
+		bool(row.at_front),
+		run_at=run_at,
+		attempt=row.attempts + 1,
 	)
 	db.sql("UPDATE `tabAsync Job` SET rq_job_id = %s WHERE name = %s", (rq_job.id, name))
 	return rq_job.id

@@ -2,7 +2,9 @@
 to the owner, to the room of the document the job or batch is about, and to the managers' room.
 
 Realtime has no role-based rooms; a document's room admits only users who may read that document. The settings
-single is readable by managers alone, so its room is the managers' channel (the Job Monitor subscribes to it)."""
+single is readable by managers alone, so its room is the managers' channel (the Job Monitor subscribes to it).
+Readers of the document a job is about are not its owner: they get only the fields they may see (publish_to_readers:
+progress and status, never the owner, the message or the error, which api.status refuses them too)."""
 
 import frappe
 
@@ -19,3 +21,12 @@ def publish(event: str, message: dict, owner: str, *documents: tuple[str | None,
 		if name:
 			frappe.publish_realtime(event, message, doctype=doctype, docname=name, after_commit=False)
 	frappe.publish_realtime(event, message, doctype=MONITOR_ROOM, docname=MONITOR_ROOM, after_commit=False)
+
+
+def publish_to_readers(
+	event: str, message: dict, fields: tuple[str, ...], doctype: str | None, name: str | None
+) -> None:
+	"""Send the `fields` of `message` to the room of document (doctype, name), if it names one."""
+	if doctype and name:
+		shared = {field: message[field] for field in fields if field in message}
+		frappe.publish_realtime(event, shared, doctype=doctype, docname=name, after_commit=False)

@@ -1,7 +1,8 @@
 """RQ is the transport: push a tracked job onto its queue now, or hold it in the delayed set until its time.
 
 Jobs go through Frappe's own `execute_job` (site init, user, before_job/after_job hooks, commit/rollback), built
-exactly as `frappe.enqueue` builds them, with the executor as the method. Each attempt has its own RQ id.
+exactly as `frappe.enqueue` builds them, with the executor as the method. Each attempt has its own RQ id and runs
+as the job's owner (the ledger row's), whoever pushes it: the lifeline, the stager, a manager's retry.
 """
 
 from datetime import datetime
@@ -36,6 +37,7 @@ def full_rq_job_id(name: str, attempt: int = 1, site: str | None = None) -> str:
 
 def push(
 	name: str,
+	owner: str,
 	queue: str,
 	timeout: int,
 	kwargs: dict,
@@ -43,9 +45,10 @@ def push(
 	run_at: datetime | None = None,
 	attempt: int = 1,
 ):
-	"""Create the RQ job for attempt `attempt` of Async Job `name`; queue it now, or hold it until `run_at`."""
+	"""Create the RQ job for attempt `attempt` of Async Job `name`, run as `owner` (the row's); queue it now, or
+	hold it until `run_at`."""
 	q = get_queue(queue)
-	job = q.create_job(execute_job, **_job_options(name, kwargs, timeout, at_front, attempt))
+	job = q.create_job(execute_job, **_job_options(name, owner, kwargs, timeout, at_front, attempt))
 	if run_at is None:
 		q.enqueue_job(job, at_front=at_front)
 	else:
@@ -55,28 +58,36 @@ def push(
 
 
 def push_many(
-	jobs: list[tuple[str, dict]], queue: str, timeout: int, at_front: bool = False, chunk: int = 1000
+	jobs: list[tuple[str, dict]],
+	owner: str,
+	queue: str,
+	timeout: int,
+	at_front: bool = False,
+	chunk: int = 1000,
 ):
-	"""Create and queue the first attempt of many tracked jobs, (name, kwargs) each, one Redis pipeline per chunk."""
+	"""Create and queue the first attempt of many tracked jobs of one owner, (name, kwargs) each, one Redis
+	pipeline per chunk."""
 	q = get_queue(queue)
 	for start in range(0, len(jobs), chunk):
 		q.enqueue_many(
 			[
 				Queue.prepare_data(
-					execute_job, at_front=at_front, **_job_options(name, kwargs, timeout, at_front)
+					execute_job, at_front=at_front, **_job_options(name, owner, kwargs, timeout, at_front)
 				)
 				for name, kwargs in jobs[start : start + chunk]
 			]
 		)
 
 
-def _job_options(name: str, kwargs: dict, timeout: int, at_front: bool, attempt: int = 1) -> dict:
+def _job_options(name: str, owner: str, kwargs: dict, timeout: int, at_front: bool, attempt: int = 1) -> dict:
 	"""The RQ job of an attempt, as frappe.enqueue builds one: Frappe's execute_job runs our executor for the
-	site and the enqueuing user."""
+	site and the job's owner (never the session user of whoever pushes the attempt)."""
+	if not owner:
+		raise ValueError(f"Async Job {name} has no owner to run as")
 	return {
 		"kwargs": {
 			"site": frappe.local.site,
-			"user": frappe.session.user,
+			"user": owner,
 			"method": EXECUTOR,
 			"event": None,
 			"job_name": EXECUTOR,

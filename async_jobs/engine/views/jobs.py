@@ -66,10 +66,10 @@ def parse_kwargs(kwargs) -> dict:
 
 
 def start_job_type(spec: JobType, kwargs, reference_doctype: str | None, reference_name: str | None):
-	"""Enqueue a job type for the browser (permission already checked)."""
+	"""Enqueue a job type for the browser (permission already checked), bound to the document it was checked on."""
 	return enqueue(
 		spec,
-		parse_kwargs(kwargs),
+		permissions.bound_arguments(spec, parse_kwargs(kwargs), reference_name),
 		reference_doctype=reference_doctype,
 		reference_name=reference_name,
 		notify=spec.notify or "Always",  # the user pressed a button: tell them how it went

@@ -4,16 +4,25 @@ frappe.provide("async_jobs.batch");
 
 const BATCH_ACTIVE = ["Planning", "Running"];
 
+const ended_batches = new Set(); // a batch's events come through several rooms: its end is shown once
+
 async_jobs.batch.show_on_form = (frm, batch) => {
-	const label = __("Batch: {0}", [batch.title || batch.name]);
+	const title = batch.title || batch.name;
+	const label = __("Batch: {0}", [title]);
 	if (BATCH_ACTIVE.includes(batch.status)) {
-		frm.dashboard.show_progress(label, batch.progress_percent || 0, async_jobs.ui.batch_counts(batch));
+		ended_batches.delete(batch.name); // running (again, after a retry)
+		async_jobs.ui.show_form_bar(frm, label, batch.progress_percent || 0, async_jobs.ui.batch_counts(batch));
 		return;
 	}
-	frm.dashboard.hide_progress(label);
+	async_jobs.ui.hide_form_bar(frm, label);
+	if (ended_batches.has(batch.name)) return;
+	ended_batches.add(batch.name);
 	const failed = batch.status !== "Finished";
 	frappe.show_alert(
-		{ message: __("Batch {0}: {1}", [batch.title || batch.name, __(batch.status)]), indicator: failed ? "red" : "green" },
+		{
+			message: __("Batch {0}: {1}", [frappe.utils.escape_html(title), __(batch.status)]),
+			indicator: failed ? "red" : "green",
+		},
 		7
 	);
 	frm.reload_doc();

@@ -24,30 +24,41 @@ async_jobs.form.start = (frm, job_type) => {
 	});
 };
 
+// A job's events come through several rooms (its owner's, the document's): the end is handled once per job. Events
+// sent to the document's room carry no owner, message or error (readers of the document may not see those).
+const ended = new Map(); // job name → whether its failure was reported
+
 async_jobs.form.show = (frm, name, label, percent, message) => {
 	frm.__async_jobs = frm.__async_jobs || {};
-	frm.__async_jobs[name] = label || frm.__async_jobs[name] || name;
-	frm.dashboard.show_progress(__(frm.__async_jobs[name]), percent || 0, message || "");
+	const bar = (frm.__async_jobs[name] = frm.__async_jobs[name] || { label: label || name, message: "" });
+	if (message != null) bar.message = message;
+	ended.delete(name); // running (again)
+	async_jobs.ui.show_form_bar(frm, __(bar.label), percent, bar.message);
 };
 
 async_jobs.form.on_event = (frm, event, data) => {
+	const bars = frm.__async_jobs || {};
 	const about_this = data.reference_doctype === frm.doctype && data.reference_name === frm.docname;
-	if (!about_this && !(frm.__async_jobs || {})[data.name]) return;
-	const label = (frm.__async_jobs || {})[data.name] || data.job_type;
+	if (!about_this && !bars[data.name]) return;
+	const label = (bars[data.name] || {}).label || data.job_type;
 	if (event === "async_jobs:progress") {
 		async_jobs.form.show(frm, data.name, label, data.percent, data.message);
 		return;
 	}
-	frm.dashboard.hide_progress(__(label));
-	delete (frm.__async_jobs || {})[data.name];
-	if (data.status !== "Finished" && data.status !== "Cancelled") {
+	async_jobs.ui.hide_form_bar(frm, __(label));
+	delete bars[data.name];
+	const seen = ended.has(data.name);
+	const failed = data.status !== "Finished" && data.status !== "Cancelled";
+	const report = failed && "owner" in data && !ended.get(data.name);
+	ended.set(data.name, ended.get(data.name) || report);
+	if (report) {
 		frappe.msgprint({
-			title: __("{0}: {1}", [__(label), __(data.status)]),
+			title: frappe.utils.escape_html(__("{0}: {1}", [__(label), __(data.status)])),
 			message: frappe.utils.escape_html(data.error || __("No reason was recorded")),
 			indicator: "red",
 		});
 	}
-	frm.reload_doc();
+	if (!seen) frm.reload_doc();
 };
 
 async_jobs.form.setup = (frm, job_types) => {

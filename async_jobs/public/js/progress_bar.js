@@ -41,6 +41,21 @@ async_jobs.ui.update_bar = ($container, percent, message) => {
 	if (message != null) $bar.find(".aj-message").text(message);
 };
 
+// A bar in a form's dashboard. Frappe inserts a bar's title and its first message as HTML: job-written text (a
+// progress message, a batch title) must not become markup. The title goes in escaped (it is the bar's key, too);
+// the message only ever as text (once the bar exists, show_progress sets its message with .text()).
+async_jobs.ui.show_form_bar = (frm, title, percent, message) => {
+	const key = frappe.utils.escape_html(title || "");
+	frm.dashboard.show_progress(key, percent || 0, "");
+	frm.dashboard.show_progress(key, percent || 0, message == null ? "" : String(message));
+};
+
+// Frappe's hide_progress throws for a bar it never drew (an event that arrives after the end, or twice).
+async_jobs.ui.hide_form_bar = (frm, title) => {
+	const key = frappe.utils.escape_html(title || "");
+	if ((frm.dashboard._progress_map || {})[key]) frm.dashboard.hide_progress(key);
+};
+
 async_jobs.ui.batch_counts = (b) =>
 	__("{0} of {1} ended · {2} failed", [b.ended || 0, b.total || 0, b.failed || 0]) +
 	(b.status === "Planning" ? ` · ${__("planning")}` : "");

@@ -17,13 +17,13 @@ frappe.ui.form.on("Async Job", {
 			frm.add_custom_button(__("Error Log"), () => frappe.set_route("Form", "Error Log", frm.doc.error_log));
 		}
 		if (status === "Started") {
-			frm.dashboard.show_progress(__("Progress"), frm.doc.progress_percent || 0, frm.doc.progress_message || "");
+			async_jobs.ui.show_form_bar(frm, __("Progress"), frm.doc.progress_percent, frm.doc.progress_message);
 		}
 		if ((frappe.boot.async_jobs || {}).is_manager) frappe.realtime.doc_subscribe("Async Jobs Settings", "Async Jobs Settings");
 		async_jobs.events.subscribe("form:Async Job", (event, data) => {
 			if (data.name !== frm.doc.name) return;
 			if (event === "async_jobs:progress" && !data.status) {
-				frm.dashboard.show_progress(__("Progress"), data.percent || 0, data.message || "");
+				async_jobs.ui.show_form_bar(frm, __("Progress"), data.percent, data.message);
 			} else {
 				frm.reload_doc();
 			}

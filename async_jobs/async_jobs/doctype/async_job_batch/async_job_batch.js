@@ -21,13 +21,13 @@ frappe.ui.form.on("Async Job Batch", {
 		);
 		if (BATCH_OPEN.includes(doc.status)) {
 			frappe.call({ method: "async_jobs.api.batch_status", args: { name: doc.name } }).then((r) =>
-				r.message && frm.dashboard.show_progress(__("Progress"), r.message.progress_percent, async_jobs.ui.batch_counts(r.message))
+				r.message && async_jobs.ui.show_form_bar(frm, __("Progress"), r.message.progress_percent, async_jobs.ui.batch_counts(r.message))
 			);
 		}
 		async_jobs.events.subscribe("form:Async Job Batch", (event, data) => {
 			if (event !== "async_jobs:batch" || data.name !== frm.doc.name) return;
 			if (BATCH_OPEN.includes(data.status)) {
-				frm.dashboard.show_progress(__("Progress"), data.progress_percent || 0, async_jobs.ui.batch_counts(data));
+				async_jobs.ui.show_form_bar(frm, __("Progress"), data.progress_percent, async_jobs.ui.batch_counts(data));
 			} else {
 				frm.reload_doc();
 			}
