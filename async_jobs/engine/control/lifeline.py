@@ -33,6 +33,7 @@ from async_jobs.engine.retry.outcome import decide
 from async_jobs.engine.retry.policy import RetryPolicy, attempts_in_round
 from async_jobs.engine.run.ended import attempt_ended
 from async_jobs.engine.transport import heartbeat
+from async_jobs.engine.transport.delayed import DELAYED_KEY
 from async_jobs.engine.transport.dispatch import CannotDispatch, dispatch
 
 KILL_AFTER_TIMEOUT = 10.0  # seconds past its timeout before the lifeline kills a job's work horse
@@ -84,10 +85,14 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 		filters={"status": ["in", [s.value for s in WAITING]], "modified": ["<", cutoff]},
 		fields=["name", "status", "rq_job_id", "recovered", "run_at"],
 	)
-	for row, (state, rq_started) in zip(
+	queue_lengths: dict[str, int] = {}
+	for row, (state, rq_started, origin) in zip(
 		waiting, rq_states([r.rq_job_id for r in waiting], conn), strict=True
 	):
-		if state in WILL_RUN and not died_before_recording(state, rq_started, stale):
+		dropped = row.status == JobStatus.QUEUED and taken_and_dropped(
+			row, state, origin, conn, queue_lengths
+		)
+		if state in WILL_RUN and not died_before_recording(state, rq_started, stale) and not dropped:
 			continue
 		key = "gone" if row.recovered >= MAX_RECOVERIES else "recovered"
 		with _one_row(row, counts):
@@ -137,12 +142,24 @@ def _rq_state(rq_id: str | None, conn) -> tuple[str | None, str | None]:
 	return job.get_status(refresh=False), job.exc_info
 
 
-def rq_states(rq_ids: list[str | None], conn) -> list[tuple[str | None, str | None]]:
-	"""The RQ status and start time of many jobs in one round trip ((None, None): RQ has no such job)."""
+def rq_states(rq_ids: list[str | None], conn) -> list[tuple[str | None, str | None, str | None]]:
+	"""The RQ status, start time and queue of many jobs in one round trip (Nones: RQ has no such job)."""
 	pipe = conn.pipeline(transaction=False)
 	for rq_id in rq_ids:
-		pipe.hmget(Job.key_for(rq_id or "-"), "status", "started_at")
+		pipe.hmget(Job.key_for(rq_id or "-"), "status", "started_at", "origin")
 	return [tuple(v.decode() if v else None for v in values) for values in pipe.execute()]
+
+
+def taken_and_dropped(row, rq_state: str | None, origin: str | None, conn, queue_lengths: dict) -> bool:
+	"""RQ says a queued job of ours is queued, but its queue is empty and it is not delayed: a worker popped it and
+	died before starting it (killed in that instant, say), and no worker will ever see it. Enqueuing it again is
+	safe for the same reason as in died_before_recording. Only an empty queue is taken as proof (one LLEN per queue
+	and pass): a job in a long queue is never searched for."""
+	if rq_state != "queued" or not origin or conn.zscore(DELAYED_KEY, row.rq_job_id) is not None:
+		return False
+	if origin not in queue_lengths:
+		queue_lengths[origin] = conn.llen(f"rq:queue:{origin}")
+	return queue_lengths[origin] == 0
 
 
 def died_before_recording(rq_state: str | None, rq_started: str | None, stale: float) -> bool:
