@@ -64,7 +64,9 @@ def requeue_matching(filters: dict) -> list[str]:
 	if not filters.get("status"):
 		filters = {**filters, "status": ["in", sorted(s.value for s in RETRYABLE_BY_HAND)]}
 	types = job_types()
-	if not is_manager():  # only job types the browser can start, in the query: the others never fill the limit
+	if (
+		not is_manager()
+	):  # only job types the browser can start, in the query: the others never fill the limit
 		startable = sorted(name for name, spec in types.items() if spec.browser_startable)
 		if filters.get("job_type"):
 			startable = [name for name in startable if name == filters["job_type"]]
