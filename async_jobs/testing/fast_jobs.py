@@ -1,6 +1,7 @@
 """Job functions for the fast worker's tests: jobs that leave a mess, jobs that look for it, jobs that crash."""
 
 import os
+import signal
 import threading
 import time
 
@@ -87,3 +88,26 @@ def sleep_then_mark(marker: str, seconds: float) -> int:
 	time.sleep(seconds)
 	frappe.get_doc({"doctype": "ToDo", "description": f"{marker} finished"}).insert(ignore_permissions=True)
 	return os.getpid()
+
+
+def change_process_state(zone: str) -> int:
+	"""Install a SIGUSR1 handler and move the C library's time zone: a next job on the child must see neither."""
+	signal.signal(signal.SIGUSR1, lambda *_: None)
+	os.environ["TZ"] = zone
+	time.tzset()
+	return os.getpid()
+
+
+def leave_a_thread(seconds: float) -> int:
+	"""Start a thread that outlives the job (it could act while the child runs the next job)."""
+	threading.Thread(target=time.sleep, args=(seconds,), name="aj-left-behind", daemon=True).start()
+	return os.getpid()
+
+
+def process_state() -> dict:
+	return {
+		"pid": os.getpid(),
+		"sigusr1_default": signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL,
+		"tzname": list(time.tzname),
+		"threads": [t.name for t in threading.enumerate()],
+	}

@@ -1,5 +1,5 @@
-"""The whitelisted API over real HTTP: each endpoint as owner, other user, manager, Guest; nothing leaks through
-frappe.client.get_list or /api/resource; random input never produces a server error."""
+"""The whitelisted API over real HTTP: each endpoint as owner, other user, manager, Website User and Guest;
+nothing leaks through frappe.client.get_list or /api/resource; random input never produces a server error."""
 
 import json
 
@@ -61,6 +61,7 @@ def test_a_user_with_the_job_types_role_can_start_it_and_owns_the_job(clients):
 	[
 		(GUEST, "aj-test-add", 403),
 		(NO_ROLE, "aj-test-add", 403),
+		(world.WEBSITE_USER, "aj-test-add", 403),
 		(OWNER, "aj-test-server-only", 403),
 		(OWNER, "no-such-type", 404),
 	],
@@ -264,7 +265,7 @@ ENDPOINTS = {
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
 	endpoint=st.sampled_from(sorted(ENDPOINTS)),
-	user=st.sampled_from([OWNER, OTHER, MANAGER, GUEST]),
+	user=st.sampled_from([OWNER, OTHER, MANAGER, GUEST, world.WEBSITE_USER]),
 	data=st.data(),
 )
 def test_random_arguments_from_any_user_never_cause_a_server_error(clients, endpoint, user, data):

@@ -57,7 +57,7 @@ def test_retrying_a_cancelled_batch_resumes_it(worker_factory):
 	worker_factory()
 	wait_for(
 		lambda: frappe.db.rollback() or frappe.db.get_value("Async Job Batch", name, "status") == "Finished",
-		timeout=60,
+		timeout=120,
 		message="the batch to finish",
 	)
 	assert statuses(name) == {"Finished": 3}

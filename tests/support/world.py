@@ -13,12 +13,14 @@ OTHER = "aj-other@example.com"
 MANAGER = "aj-manager@example.com"
 NO_ROLE = "aj-norole@example.com"  # a desk user without the role the test job types ask for
 SYSTEM_MANAGER = "aj-sysmanager@example.com"  # Frappe insists on one System Manager besides Administrator
+WEBSITE_USER = "aj-website@example.com"  # no desk role: Frappe makes them a Website User
 USERS = {
 	SYSTEM_MANAGER: ["System Manager"],
 	OWNER: [TEST_ROLE],
 	OTHER: [TEST_ROLE],
 	MANAGER: [TEST_ROLE, "Async Jobs Manager"],
 	NO_ROLE: ["Blogger"],
+	WEBSITE_USER: [],
 }
 CANCEL_GRACE = 3
 LIFELINE_STALE = 12  # seconds without heartbeat (beats come every 5 s)

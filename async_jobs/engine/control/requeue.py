@@ -9,7 +9,7 @@ from async_jobs.engine.ledger import lifecycle
 from async_jobs.engine.ledger.status import RETRYABLE_BY_HAND
 from async_jobs.engine.retry.policy import RetryPolicy
 from async_jobs.engine.run.progress import cancel_key
-from async_jobs.engine.submit.permissions import retry_refusal
+from async_jobs.engine.submit.permissions import is_manager, retry_refusal
 from async_jobs.engine.submit.registry import job_types
 from async_jobs.engine.transport.dispatch import CannotDispatch, dispatch
 
@@ -63,6 +63,16 @@ def requeue_matching(filters: dict) -> list[str]:
 	they may start now (permissions.retry_refusal); return their names."""
 	if not filters.get("status"):
 		filters = {**filters, "status": ["in", sorted(s.value for s in RETRYABLE_BY_HAND)]}
+	types = job_types()
+	if (
+		not is_manager()
+	):  # only job types the browser can start, in the query: the others never fill the limit
+		startable = sorted(name for name, spec in types.items() if spec.browser_startable)
+		if filters.get("job_type"):
+			startable = [name for name in startable if name == filters["job_type"]]
+		if not startable:
+			return []
+		filters = {**filters, "job_type": ["in", startable]}
 	rows = frappe.get_all(
 		"Async Job",
 		filters=filters,
@@ -70,5 +80,4 @@ def requeue_matching(filters: dict) -> list[str]:
 		limit=MAX_BULK,
 		order_by="creation asc",
 	)
-	types = job_types()
 	return [r.name for r in rows if not retry_refusal(r, types) and requeue_job(r.name)]

@@ -13,6 +13,7 @@ import random
 import signal
 import socket
 import threading
+import time
 
 import frappe
 import psutil
@@ -25,26 +26,43 @@ from async_jobs.engine.run.monitor import THREAD_PREFIX
 PROFILE_VARIABLE = "ASYNC_JOBS_FAST_WORKER_PROFILE"
 
 
+# Signals whose handlers a job may change and the child puts back (SIGKILL and SIGSTOP cannot be caught).
+RESTORED_SIGNALS = tuple(sig for sig in signal.valid_signals() if sig not in (signal.SIGKILL, signal.SIGSTOP))
+
+
 class ChildState:
-	"""What a job may change in the process and the child puts back afterwards."""
+	"""What a job may change in the process and the child puts back afterwards — or, for what cannot be put back
+	(a thread the job left running, a watcher that would not end), the reason to replace the child."""
 
 	def __init__(self):
 		self.environ = dict(os.environ)
 		self.cwd = os.getcwd()
-		self.alarm_handler = signal.getsignal(signal.SIGALRM)
+		self.handlers = {sig: signal.getsignal(sig) for sig in RESTORED_SIGNALS}
+		self.threads = set(threading.enumerate())
 
-	def restore(self) -> None:
+	def restore(self) -> str | None:
+		"""Put the process back as it was; returns why the child must be replaced instead, if it must."""
 		frappe.destroy()  # execute_job destroys too, except when it fails before its try (a bad method path)
 		if dict(os.environ) != self.environ:
+			timezone = os.environ.get("TZ")
 			os.environ.clear()
 			os.environ.update(self.environ)
+			if timezone != os.environ.get("TZ"):
+				time.tzset()  # the C library's time zone follows TZ only when told
 		if os.getcwd() != self.cwd:
 			os.chdir(self.cwd)
 		signal.alarm(0)
-		signal.signal(signal.SIGALRM, self.alarm_handler)
+		for sig, handler in self.handlers.items():
+			if signal.getsignal(sig) is not handler and handler is not None:
+				try:
+					signal.signal(sig, handler)
+				except (OSError, ValueError):
+					pass
 		for thread in threading.enumerate():
 			if thread.name.startswith(THREAD_PREFIX):
 				thread.join(5)  # a tracked job's watcher ends with its job; never let one outlive it
+		left = [t.name for t in threading.enumerate() if t not in self.threads and t.is_alive()]
+		return f"the job left threads running: {', '.join(left)}" if left else None
 
 
 def serve_jobs(worker, sock: socket.socket) -> None:
@@ -68,8 +86,11 @@ def serve_jobs(worker, sock: socket.socket) -> None:
 				break
 			job_id, queue_name = words
 			perform(worker, job_id, queue_name)
-			state.restore()
-			sock.sendall(f"done {process.memory_info().rss}\n".encode())
+			recycle = state.restore()
+			# A child that cannot be put back (a thread left running could act under the next job) is replaced.
+			sock.sendall(f"done {process.memory_info().rss}{' recycle' if recycle else ''}\n".encode())
+			if recycle:
+				logger.warning("fast worker child %s is replaced: %s", os.getpid(), recycle)
 		status = 0
 	except BaseException:
 		logger.exception("fast worker child failed")

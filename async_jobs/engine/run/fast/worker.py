@@ -126,7 +126,8 @@ class FastWorker(Worker):
 			line = self.child.read_line(CHECK_EVERY)
 			if line:
 				self.child.jobs += 1
-				self.after_job(int(line.split()[1]))
+				words = line.split()
+				self.after_job(int(words[1]), recycle=b"recycle" in words[2:])
 				return
 			if line == b"":
 				break  # the child is gone
@@ -149,8 +150,8 @@ class FastWorker(Worker):
 		requested = self._shutdown_requested_date
 		return bool(requested) and utcnow() - requested > timedelta(seconds=self.shutdown_grace)
 
-	def after_job(self, rss: int) -> None:
-		if self.child.jobs >= self.max_jobs_per_child or rss > self.max_memory:
+	def after_job(self, rss: int, recycle: bool = False) -> None:
+		if recycle or self.child.jobs >= self.max_jobs_per_child or rss > self.max_memory:
 			self.log.info(
 				"Fast worker %s: recycling child %s after %s jobs (RSS %.0f MB)",
 				self.name,
