@@ -8,12 +8,12 @@ from collections.abc import Callable
 import click
 import frappe
 from frappe.utils import now_datetime
-from rq import Worker
 
 from async_jobs.engine.control.requeue import requeue_matching
 from async_jobs.engine.health import alerts, queues, watchdog
 from async_jobs.engine.ledger.status import WAITING, JobStatus
 from async_jobs.engine.ops import prune
+from async_jobs.engine.transport import workers as rq_workers
 
 BAR_WIDTH = 24
 
@@ -60,11 +60,9 @@ def status() -> None:
 	)
 	ledger = ", ".join(f"{s.value} {counts.get(s.value, 0):,}" for s in (*WAITING, JobStatus.STARTED))
 	click.echo(f"Ledger of this site: {ledger}")
-	workers = Worker.all(connection=frappe.utils.background_jobs.get_redis_conn())
-	click.echo(f"Workers ({len(workers)})")
-	for worker in sorted(workers, key=lambda w: w.name):
-		names = ",".join(q.split(":")[-1] for q in worker.queue_names())
-		click.echo(f"  {worker.name:<40} {worker.get_state():<9} queues {names}")
+	workers = rq_workers.gather(frappe.utils.background_jobs.get_redis_conn())
+	echo_workers([w for w in workers if w.alive], [w for w in workers if not w.alive])
+	where = {w.name: w.where for w in workers}
 	running = frappe.get_all(
 		"Async Job",
 		filters={"status": JobStatus.STARTED.value},
@@ -77,7 +75,24 @@ def status() -> None:
 	for job in running:
 		elapsed = (now - job.started_at).total_seconds() if job.started_at else 0
 		message = f"  {job.progress_message}" if job.progress_message else ""
-		click.echo(f"  {job.name}  {job.job_type:<24} {bar(job.progress_percent)}  {elapsed:,.0f} s{message}")
+		host = f"  on {where.get(job.worker, 'a worker RQ no longer lists')}"
+		click.echo(
+			f"  {job.name}  {job.job_type:<24} {bar(job.progress_percent)}  {elapsed:,.0f} s{host}{message}"
+		)
+
+
+def echo_workers(alive: list, gone: list) -> None:
+	"""Live workers by host, then those RQ still lists although they stopped (a host that died keeps them
+	listed for minutes). Names identify workers; host and pid say where they run (pids repeat across hosts)."""
+	click.echo(f"Workers ({len(alive)})")
+	for w in sorted(alive, key=lambda w: (w.hostname, w.pid or 0)):
+		click.echo(f"  {w.name:<34} {w.where:<28} {w.state:<9} queues {','.join(w.queues)}")
+	if gone:
+		click.echo(
+			f"Gone: listed by RQ but not running ({len(gone)}): their host died, or Redis restarted under them"
+		)
+		for w in sorted(gone, key=lambda w: (w.hostname, w.pid or 0)):
+			click.echo(f"  {w.name:<34} {w.where:<28} queues {','.join(w.queues)}")
 
 
 def check_health() -> int:

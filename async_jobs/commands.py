@@ -16,7 +16,8 @@ def async_jobs_group():
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between looks at the delayed set.")
 @click.option("--lifeline-interval", default=10.0, show_default=True, help="Seconds between lifeline passes.")
 def stager(interval: float, lifeline_interval: float):
-	"""Stage delayed jobs on time and run the lifeline for every site (run one per bench, like the scheduler)."""
+	"""Stage delayed jobs on time and run the lifeline for every site (one per bench, or one per host: two stagers
+	never move or recover a job twice)."""
 	from async_jobs.engine.ops.stager import run_stager
 
 	stopping = []

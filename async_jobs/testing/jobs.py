@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import socket
 import time
 
 import frappe
@@ -163,6 +164,14 @@ def chaos_job(run: str, index: int, duration: float, steps: int = 3) -> int:
 		"INSERT INTO aj_chaos_effect (run, job_index, pid) VALUES (%s, %s, %s)", (run, index, os.getpid())
 	)
 	return index
+
+
+def on_host(run: str, index: int, seconds: float = 0.0) -> str:
+	"""A two-host-test job: some work, then one side effect in the job's own transaction: the host it ran on."""
+	time.sleep(seconds)
+	host = socket.gethostname()
+	frappe.db.sql("INSERT INTO aj_host_effect (run, job_index, host) VALUES (%s, %s, %s)", (run, index, host))
+	return host
 
 
 def bare_loop(calls: int) -> float:

@@ -1,5 +1,6 @@
 """Operator commands, run as real `bench --site S async-jobs ...` subprocesses against the test site."""
 
+import socket
 import uuid
 
 import frappe
@@ -37,9 +38,10 @@ def test_status_lists_queues_workers_and_running_jobs_with_progress_bars(worker_
 	assert out.returncode == 0, out.stderr
 	assert f"async_jobs on {SITE}" in out.stdout
 	assert "short" in out.stdout and "workers" in out.stdout
-	assert str(worker.pid) in out.stdout or "Workers (" in out.stdout
+	(listed,) = [line for line in out.stdout.splitlines() if worker.rq_name in line]
+	assert f"{socket.gethostname()} pid {worker.pid}" in listed and "busy" in listed
 	(line,) = [line for line in out.stdout.splitlines() if job.name in line]
-	assert "[#" in line and "%" in line and "step" in line
+	assert "[#" in line and "%" in line and "step" in line and f"on {socket.gethostname()} pid" in line
 	wait_for_status(job.name, "Finished", timeout=60)
 
 

@@ -80,6 +80,7 @@ class Process:
 		logs = ARTIFACTS / "logs"
 		logs.mkdir(parents=True, exist_ok=True)
 		self.name = name
+		self.rq_name: str | None = None  # a worker's name in RQ (start_worker sets it)
 		self.log_path = logs / f"{name}-{next(_counter)}.log"
 		self._log = open(self.log_path, "ab")
 		self.popen = subprocess.Popen(
@@ -159,11 +160,16 @@ def start_worker(
 	from rq import Worker
 
 	proc = Process(f"{kind or WORKER_KIND}-worker", worker_argv(queues, kind, *options))
+	here = socket.gethostname()
 
-	def registered():
-		return proc.check() and any(w.pid == proc.pid for w in Worker.all(connection=get_redis_conn()))
+	def registered():  # pids repeat across hosts: RQ's (hostname, pid) of a worker tells which one is ours
+		proc.check()
+		workers = Worker.all(connection=get_redis_conn())
+		return next((w.name for w in workers if (w.hostname, w.pid) == (here, proc.pid)), None)
 
-	wait_for(registered, timeout=timeout, interval=0.2, message="the worker to register with RQ")
+	proc.rq_name = wait_for(
+		registered, timeout=timeout, interval=0.2, message="the worker to register with RQ"
+	)
 	return proc
 
 

@@ -11,7 +11,6 @@
 Runs per site: from the stager process every few seconds and from the site scheduler every minute.
 """
 
-import time
 import traceback
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -33,6 +32,7 @@ from async_jobs.engine.retry.outcome import decide
 from async_jobs.engine.retry.policy import RetryPolicy, attempts_in_round
 from async_jobs.engine.run.ended import attempt_ended
 from async_jobs.engine.transport import heartbeat
+from async_jobs.engine.transport import workers as rq_workers
 from async_jobs.engine.transport.delayed import DELAYED_KEY
 from async_jobs.engine.transport.dispatch import CannotDispatch, dispatch
 
@@ -86,13 +86,9 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 		fields=["name", "status", "rq_job_id", "recovered", "run_at"],
 	)
 	queue_lengths: dict[str, int] = {}
-	for row, (state, rq_started, origin) in zip(
-		waiting, rq_states([r.rq_job_id for r in waiting], conn), strict=True
-	):
-		dropped = row.status == JobStatus.QUEUED and taken_and_dropped(
-			row, state, origin, conn, queue_lengths
-		)
-		if state in WILL_RUN and not died_before_recording(state, rq_started, stale) and not dropped:
+	for row, facts in zip(waiting, rq_states([r.rq_job_id for r in waiting], conn), strict=True):
+		dropped = row.status == JobStatus.QUEUED and taken_and_dropped(row, facts[0], facts[3], conn, queue_lengths)
+		if facts[0] in WILL_RUN and not died_before_recording(row.rq_job_id, facts, conn, stale) and not dropped:
 			continue
 		key = "gone" if row.recovered >= MAX_RECOVERIES else "recovered"
 		with _one_row(row, counts):
@@ -123,10 +119,11 @@ def examine_started(row, conn, stale: float) -> str | None:
 	elapsed = (now_datetime() - row.started_at).total_seconds() if row.started_at else 0
 	if rq_state in ("failed", "stopped", "canceled"):
 		return _reason(rq_error) or f"RQ reports the attempt {rq_state}"
-	beat = heartbeat.last_beat(conn, frappe.local.site, row.name)
-	silent = time.time() - beat if beat else elapsed
+	silent = heartbeat.silence(conn, frappe.local.site, row.name)
+	silent = elapsed if silent is None else silent
 	if silent > stale:
-		return f"Worker lost: no heartbeat for {silent:.0f} s (worker {row.worker or '?'} stopped or its host is gone)"
+		who = rq_workers.describe(conn, row.worker)
+		return f"Worker lost: no heartbeat for {silent:.0f} s ({who} stopped or its host is gone)"
 	if row.timeout and elapsed > row.timeout + KILL_AFTER_TIMEOUT:
 		return "kill"
 	return None
@@ -142,11 +139,11 @@ def _rq_state(rq_id: str | None, conn) -> tuple[str | None, str | None]:
 	return job.get_status(refresh=False), job.exc_info
 
 
-def rq_states(rq_ids: list[str | None], conn) -> list[tuple[str | None, str | None, str | None]]:
-	"""The RQ status, start time and queue of many jobs in one round trip (Nones: RQ has no such job)."""
+def rq_states(rq_ids: list[str | None], conn) -> list[tuple[str | None, ...]]:
+	"""The RQ status, start time, worker and queue of many jobs in one round trip (all None: RQ has no such job)."""
 	pipe = conn.pipeline(transaction=False)
 	for rq_id in rq_ids:
-		pipe.hmget(Job.key_for(rq_id or "-"), "status", "started_at", "origin")
+		pipe.hmget(Job.key_for(rq_id or "-"), "status", "started_at", "worker_name", "origin")
 	return [tuple(v.decode() if v else None for v in values) for values in pipe.execute()]
 
 
@@ -162,17 +159,23 @@ def taken_and_dropped(row, rq_state: str | None, origin: str | None, conn, queue
 	return queue_lengths[origin] == 0
 
 
-def died_before_recording(rq_state: str | None, rq_started: str | None, stale: float) -> bool:
-	"""RQ started the job long ago but the ledger still says it waits: its work horse died before the executor's
-	first step (recording the start) — killed with its worker, say. Enqueuing it again is safe: whichever attempt
-	records the start first runs, any other finds the row started and does nothing."""
-	if rq_state != "started" or not rq_started:
+def died_before_recording(rq_id: str, rq_facts: tuple, conn, stale: float) -> bool:
+	"""RQ started the job, the ledger still says it waits, and the worker RQ gave it to no longer runs it: its work
+	horse died before the executor's first step (recording the start) — killed with its worker or its host, say.
+	The worker is asked for by its RQ name, wherever it runs (workers.holds); an RQ job without one is judged by
+	how long ago it started, on the Redis server's clock. Enqueuing it again is safe: whichever push records
+	the start first runs, any other finds the row started and does nothing. `rq_facts`: rq_states() of it."""
+	rq_state, rq_started, rq_worker, _origin = rq_facts
+	if rq_state != "started":
 		return False
+	if rq_worker:
+		return not rq_workers.holds(conn, rq_worker, rq_id)
 	try:
-		started = datetime.strptime(rq_started, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+		started = datetime.strptime(rq_started or "", "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 	except ValueError:
 		return False
-	return (datetime.now(timezone.utc) - started).total_seconds() > stale
+	seconds, micros = conn.time()
+	return seconds + micros / 1e6 - started.timestamp() > stale
 
 
 def _reason(exc_info: str | None) -> str | None:

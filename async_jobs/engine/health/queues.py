@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 import frappe
 from frappe import _
 from frappe.utils.background_jobs import get_queue, get_queue_list
-from rq import Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from async_jobs.engine.health.alerts import Finding
 from async_jobs.engine.ledger.status import JobStatus
+from async_jobs.engine.transport import workers as rq_workers
 
 FAILED = (JobStatus.FAILED.value, JobStatus.TIMED_OUT.value, JobStatus.DEAD.value, JobStatus.LOST.value)
 ENDED = (*FAILED, JobStatus.FINISHED.value)
@@ -109,7 +109,7 @@ def gather_queues() -> list[QueueFacts]:
 			job = _first_job(queue)
 			if job and job.enqueued_at:
 				oldest = max((now - job.enqueued_at.replace(tzinfo=None)).total_seconds(), 0.0)
-		workers = len(Worker.all(queue=queue))
+		workers = len(rq_workers.alive(queue.connection, queue))  # not a dead host's leftovers
 		facts.append(QueueFacts(name, waiting, oldest, workers))
 	return facts
 

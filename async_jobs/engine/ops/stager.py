@@ -1,6 +1,6 @@
-"""The stager process (`bench async-jobs stager`, one per bench): moves due delayed jobs onto their queues about
-every second, and runs the lifeline over every site with async_jobs every few seconds — and the watchdog every
-5 minutes, so that a disabled or stuck scheduler (which cannot report itself) is still noticed."""
+"""The stager process (`bench async-jobs stager`, one per bench or per host): moves due delayed jobs onto their
+queues about every second, and runs the lifeline over every site with async_jobs every few seconds — and the
+watchdog every 5 minutes, so that a disabled or stuck scheduler (which cannot report itself) is still noticed."""
 
 import time
 

@@ -1,5 +1,6 @@
 """Enqueue an existing job again — a retry after backoff, a snooze, a manual retry, a recovery after Redis lost
-it — from the ledger: its queue, timeout and encrypted arguments. Each attempt gets its own RQ id."""
+it — from the ledger: its queue, timeout and encrypted arguments. Each push gets an RQ id of its own, one past
+the row's current one (rq_jobs.rq_job_id)."""
 
 from datetime import datetime
 
@@ -14,10 +15,10 @@ class CannotDispatch(Exception):
 
 
 def dispatch(name: str, run_at: datetime | None = None, db=None) -> str:
-	"""Push the next attempt of job `name` (now, or at `run_at`); return its RQ id."""
+	"""Push job `name` again (now, or at `run_at`); return the new RQ id."""
 	db = db or frappe.db
 	row = db.sql(
-		"SELECT owner, queue, timeout, at_front, attempts, encrypted_arguments FROM `tabAsync Job`"
+		"SELECT owner, queue, timeout, at_front, rq_job_id, encrypted_arguments FROM `tabAsync Job`"
 		" WHERE name = %s",
 		name,
 		as_dict=True,
@@ -36,7 +37,7 @@ def dispatch(name: str, run_at: datetime | None = None, db=None) -> str:
 		kwargs,
 		bool(row.at_front),
 		run_at=run_at,
-		attempt=row.attempts + 1,
+		push_no=rq_jobs.push_number(name, row.rq_job_id) + 1,
 	)
 	db.sql("UPDATE `tabAsync Job` SET rq_job_id = %s WHERE name = %s", (rq_job.id, name))
 	return rq_job.id

@@ -1,8 +1,8 @@
 """RQ is the transport: push a tracked job onto its queue now, or hold it in the delayed set until its time.
 
 Jobs go through Frappe's own `execute_job` (site init, user, before_job/after_job hooks, commit/rollback), built
-exactly as `frappe.enqueue` builds them, with the executor as the method. Each attempt has its own RQ id and runs
-as the job's owner (the ledger row's), whoever pushes it: the lifeline, the stager, a manager's retry.
+exactly as `frappe.enqueue` builds them, with the executor as the method. Each push has an RQ id of its own and
+runs as the job's owner (the ledger row's), whoever pushes it: the lifeline, the stager, a manager's retry.
 """
 
 from datetime import datetime
@@ -26,13 +26,23 @@ from async_jobs.engine.transport import delayed
 EXECUTOR = "async_jobs.engine.run.executor.run"
 
 
-def rq_job_id(name: str, attempt: int = 1) -> str:
-	"""The RQ id of an attempt, un-namespaced (as Frappe's get_job / is_job_enqueued take it)."""
-	return f"async_job::{name}" if attempt <= 1 else f"async_job::{name}::{attempt}"
+def rq_job_id(name: str, push: int = 1) -> str:
+	"""The RQ id of the `push`-th RQ job of Async Job `name`, un-namespaced (as Frappe's get_job /
+	is_job_enqueued take it): `async_job::<name>`, then `async_job::<name>::2`, `::3`, … for each retry, snooze,
+	recovery or retry by hand. No id is pushed twice: a second RQ job under an id RQ still knows would replace
+	that job's hash while RQ's registries keep the id — a failed-registry entry then outlives the later job's
+	result by days, with no job behind it, and Frappe can neither show nor remove it."""
+	return f"async_job::{name}" if push <= 1 else f"async_job::{name}::{push}"
 
 
-def full_rq_job_id(name: str, attempt: int = 1, site: str | None = None) -> str:
-	return f"{site or frappe.local.site}::{rq_job_id(name, attempt)}"
+def full_rq_job_id(name: str, push: int = 1, site: str | None = None) -> str:
+	return f"{site or frappe.local.site}::{rq_job_id(name, push)}"
+
+
+def push_number(name: str, rq_id: str | None) -> int:
+	"""Which push of job `name` the RQ id `rq_id` is (1 for the first, or for none)."""
+	_, _, rest = (rq_id or "").partition(f"async_job::{name}::")
+	return int(rest) if rest.isdigit() else 1
 
 
 def push(
@@ -43,12 +53,12 @@ def push(
 	kwargs: dict,
 	at_front: bool = False,
 	run_at: datetime | None = None,
-	attempt: int = 1,
+	push_no: int = 1,
 ):
-	"""Create the RQ job for attempt `attempt` of Async Job `name`, run as `owner` (the row's); queue it now, or
-	hold it until `run_at`."""
+	"""Create the `push_no`-th RQ job of Async Job `name`, run as `owner` (the row's); queue it now, or hold it
+	until `run_at`."""
 	q = get_queue(queue)
-	job = q.create_job(execute_job, **_job_options(name, owner, kwargs, timeout, at_front, attempt))
+	job = q.create_job(execute_job, **_job_options(name, owner, kwargs, timeout, at_front, push_no))
 	if run_at is None:
 		q.enqueue_job(job, at_front=at_front)
 	else:
@@ -65,7 +75,7 @@ def push_many(
 	at_front: bool = False,
 	chunk: int = 1000,
 ):
-	"""Create and queue the first attempt of many tracked jobs of one owner, (name, kwargs) each, one Redis
+	"""Create and queue the first push of many tracked jobs of one owner, (name, kwargs) each, one Redis
 	pipeline per chunk."""
 	q = get_queue(queue)
 	for start in range(0, len(jobs), chunk):
@@ -79,8 +89,8 @@ def push_many(
 		)
 
 
-def _job_options(name: str, owner: str, kwargs: dict, timeout: int, at_front: bool, attempt: int = 1) -> dict:
-	"""The RQ job of an attempt, as frappe.enqueue builds one: Frappe's execute_job runs our executor for the
+def _job_options(name: str, owner: str, kwargs: dict, timeout: int, at_front: bool, push_no: int = 1) -> dict:
+	"""The `push_no`-th RQ job of a tracked job, as frappe.enqueue builds one: Frappe's execute_job runs our executor for the
 	site and the job's owner (never the session user of whoever pushes the attempt)."""
 	if not owner:
 		raise ValueError(f"Async Job {name} has no owner to run as")
@@ -97,7 +107,7 @@ def _job_options(name: str, owner: str, kwargs: dict, timeout: int, at_front: bo
 		"timeout": timeout,
 		"result_ttl": frappe.conf.get("rq_results_ttl") or RQ_RESULTS_TTL,
 		"failure_ttl": frappe.conf.get("rq_job_failure_ttl") or RQ_JOB_FAILURE_TTL,
-		"job_id": full_rq_job_id(name, attempt),
+		"job_id": full_rq_job_id(name, push_no),
 		"on_failure": Callback(func=truncate_failed_registry),
 		"meta": {"async_job": name, "at_front": bool(at_front)},
 	}

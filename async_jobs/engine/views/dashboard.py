@@ -3,14 +3,15 @@
 from datetime import timedelta
 
 import frappe
+from frappe import _
 from frappe.utils import now_datetime
 from frappe.utils.background_jobs import generate_qname, get_queue, get_queues_timeout, get_redis_conn
 from frappe.utils.scheduler import is_scheduler_inactive
-from rq import Worker
 
 from async_jobs.engine.batches.view import list_active
 from async_jobs.engine.ledger.status import WAITING, JobStatus
 from async_jobs.engine.submit import permissions
+from async_jobs.engine.transport import workers as rq_workers
 from async_jobs.engine.transport.delayed import STAGER_KEY
 from async_jobs.engine.views import jobs
 from async_jobs.engine.views.waiting import Context, QueueFacts, why_waiting
@@ -29,7 +30,7 @@ def overview(filters: dict, since_hours: int = 24) -> dict:
 	queues = queue_facts() if manager else {}
 	ended = [s.value for s in JobStatus if s not in WAITING and s != JobStatus.STARTED]
 	return {
-		"running": _jobs(base, "running", [JobStatus.STARTED.value]),
+		"running": where_running(_jobs(base, "running", [JobStatus.STARTED.value])),
 		"waiting": explain(_jobs(base, "waiting", [s.value for s in WAITING]), queues),
 		"failed": _jobs(base, "failed", FAILED, since, extra=["traceback", "error_log"]),
 		"recent": _jobs(base, "recent", ended, since),
@@ -38,6 +39,17 @@ def overview(filters: dict, since_hours: int = 24) -> dict:
 		"charts": charts({k: v for k, v in base.items() if k != "status"}, since),
 		"is_manager": manager,
 	}
+
+
+def where_running(rows: list[dict]) -> list[dict]:
+	"""Add `worker_where` to running jobs: the host and pid of their worker (pids repeat across hosts; the RQ
+	name in `worker` tells workers apart), marked gone when RQ still lists a worker that no longer runs."""
+	if rows:
+		workers = {w.name: w for w in rq_workers.gather(get_redis_conn())}
+		for row in rows:
+			w = workers.get(row.worker)
+			row["worker_where"] = (w.where if w.alive else _("{0}, gone").format(w.where)) if w else ""
+	return rows
 
 
 def _jobs(
@@ -78,8 +90,8 @@ def queue_facts() -> dict[str, QueueFacts]:
 	facts = {}
 	for name in get_queues_timeout():
 		queue = get_queue(name)
-		workers = Worker.all(queue=queue)
-		busy = sum(1 for w in workers if w.get_state() == "busy")
+		workers = rq_workers.alive(queue.connection, queue)
+		busy = sum(1 for w in workers if w.state == "busy")
 		facts[name] = QueueFacts(workers=len(workers), busy=busy, depth=queue.count)
 	return facts
 

@@ -202,7 +202,7 @@ def test_rq_and_frappe_see_the_worker_busy_with_the_job(fast_worker, marker):
 	wait_for(lambda: frappe.cache.get(f"aj-started:{marker}"), message="the job to start")
 	from frappe.utils.background_jobs import get_redis_conn
 
-	rq_worker = next(w for w in Worker.all(connection=get_redis_conn()) if w.pid == worker.pid)
+	rq_worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + worker.rq_name, get_redis_conn())
 	assert rq_worker.get_state() == "busy" and rq_worker.get_current_job_id() == job.id
 	assert result(job)
 

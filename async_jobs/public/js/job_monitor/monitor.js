@@ -122,7 +122,7 @@ async_jobs.JobMonitor = class JobMonitor {
 		this.render_table(".aj-running", __("Running"), data.running, [
 			[__("Job"), (j) => this.job_link(j)],
 			[__("Progress"), (j) => async_jobs.ui.bar(j.progress_percent, j.progress_message)],
-			[__("Worker"), (j) => esc(j.worker)],
+			[__("Worker"), (j) => `${esc(j.worker_where)}<div class="small text-muted">${esc(j.worker)}</div>`],
 			[__("Started"), (j) => frappe.datetime.comment_when(j.started_at)],
 			[__(""), (j) => this.action_button("cancel", j, __("Cancel"))],
 		]);

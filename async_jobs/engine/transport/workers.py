@@ -1,0 +1,84 @@
+"""RQ's workers as any host sees them: which still run, where, and what they hold.
+
+A worker is known by its RQ name (RQ gives each a fresh uuid, so names never repeat across hosts); its host name
+and process id are for people to read — process ids repeat from host to host. RQ keeps a worker's key for up to
+8 minutes after the worker died (its heartbeat TTL), so RQ's list alone would count a killed host's workers as
+running that long. A worker counts as alive while its key lives *and* it listens on its command channel (RQ's
+`rq:pubsub:<name>`): that subscription is the worker's own Redis connection, which closes the moment its
+process dies, on whichever host. A worker that lost the subscription (its pubsub thread ends when Redis restarts
+under it) no longer obeys RQ's commands either, and is reported as not answering."""
+
+from dataclasses import dataclass
+
+from rq import Worker
+from rq.command import PUBSUB_CHANNEL_TEMPLATE
+
+
+@dataclass(frozen=True)
+class WorkerFacts:
+	name: str
+	hostname: str
+	pid: int | None
+	queues: tuple[str, ...]  # short names: short, default, long, …
+	state: str
+	current_job: str | None
+	alive: bool
+
+	@property
+	def where(self) -> str:
+		return f"{self.hostname or '?'} pid {self.pid or '?'}"
+
+
+def listening(conn, names: list[str]) -> list[bool]:
+	"""For each worker name, whether a connection is subscribed to its command channel (one round trip)."""
+	if not names:
+		return []
+	counts = dict(conn.pubsub_numsub(*(PUBSUB_CHANNEL_TEMPLATE % name for name in names)))
+	return [bool(counts.get((PUBSUB_CHANNEL_TEMPLATE % name).encode())) for name in names]
+
+
+def gather(conn, queue=None) -> list[WorkerFacts]:
+	"""Every worker RQ lists (for one queue, or all), alive or not."""
+	workers = Worker.all(connection=conn, queue=queue)
+	alive = listening(conn, [w.name for w in workers])
+	return [
+		WorkerFacts(
+			name=w.name,
+			hostname=w.hostname or "",
+			pid=w.pid,
+			queues=tuple(q.rsplit(":", 1)[-1] for q in w.queue_names()),
+			state=w.get_state(),
+			current_job=w.get_current_job_id(),
+			alive=up,
+		)
+		for w, up in zip(workers, alive, strict=True)
+	]
+
+
+def alive(conn, queue=None) -> list[WorkerFacts]:
+	return [w for w in gather(conn, queue) if w.alive]
+
+
+def is_alive(conn, name: str | None) -> bool:
+	"""Whether the worker of this name still runs (registered and listening), wherever it is."""
+	if not name or not conn.exists(Worker.redis_worker_namespace_prefix + name):
+		return False
+	return listening(conn, [name])[0]
+
+
+def holds(conn, name: str, rq_id: str) -> bool:
+	"""Whether worker `name` is alive and running RQ job `rq_id`."""
+	return (
+		is_alive(conn, name)
+		and conn.hget(Worker.redis_worker_namespace_prefix + name, "current_job") == rq_id.encode()
+	)
+
+
+def describe(conn, name: str | None) -> str:
+	"""`worker <name> on <host> (pid <n>)` while RQ lists it, else `worker <name>`: for messages."""
+	if not name:
+		return "its worker"
+	host, pid = conn.hmget(Worker.redis_worker_namespace_prefix + name, "hostname", "pid")
+	if not host:
+		return f"worker {name}"
+	return f"worker {name} on {host.decode()} (pid {pid.decode() if pid else '?'})"
