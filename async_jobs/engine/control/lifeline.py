@@ -87,8 +87,14 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 	)
 	queue_lengths: dict[str, int] = {}
 	for row, facts in zip(waiting, rq_states([r.rq_job_id for r in waiting], conn), strict=True):
-		dropped = row.status == JobStatus.QUEUED and taken_and_dropped(row, facts[0], facts[3], conn, queue_lengths)
-		if facts[0] in WILL_RUN and not died_before_recording(row.rq_job_id, facts, conn, stale) and not dropped:
+		dropped = row.status == JobStatus.QUEUED and taken_and_dropped(
+			row, facts[0], facts[3], conn, queue_lengths
+		)
+		if (
+			facts[0] in WILL_RUN
+			and not died_before_recording(row.rq_job_id, facts, conn, stale)
+			and not dropped
+		):
 			continue
 		key = "gone" if row.recovered >= MAX_RECOVERIES else "recovered"
 		with _one_row(row, counts):
