@@ -13,6 +13,7 @@
 """
 
 import argparse
+import os
 import sys
 import time
 
@@ -226,6 +227,7 @@ def main():
 		default=["enqueue", "throughput", "progress", "queries", "batch", "prune", "fast"],
 	)
 	args = parser.parse_args()
+	os.chdir(harness.SITES)  # Frappe's loggers write to ../logs from the sites folder, as under bench
 	frappe.init(site=harness.SITE, sites_path=str(harness.SITES))
 	frappe.connect()
 	frappe.set_user("Administrator")
