@@ -24,7 +24,6 @@ from rq.job import Job
 
 from async_jobs.engine.batches.settle import settle_pending
 from async_jobs.engine.ledger import lifecycle, settings
-from async_jobs.engine.ledger.attempts import attempt_log
 from async_jobs.engine.ledger.errors import HardTimeout, WorkerLost
 from async_jobs.engine.ledger.redact import redact_text
 from async_jobs.engine.ledger.status import TRANSITIONS, WAITING, JobStatus
@@ -212,15 +211,11 @@ def record_lost(row, reason: str) -> int:
 	)
 	policy = RetryPolicy.from_json(row.retry_policy)
 	verb, delay = decide(policy, exc, attempts_in_round(policy, cint(row.attempts), row.max_attempts))
-	status = TRANSITIONS[verb][1]
-	fields = {
-		"error": str(exc)[:1000],
-		"attempt_log": attempt_log(row.name, status.value, str(exc)),
-	}
+	fields = {"error": str(exc)[:1000]}
 	run_at = now_datetime() + timedelta(seconds=delay) if delay is not None else None
 	if run_at:
 		fields["run_at"] = run_at
-	if not lifecycle.transition(row.name, verb, attempt=cint(row.attempts), **fields):
+	if not lifecycle.transition(row.name, verb, attempt=cint(row.attempts), log_error=str(exc), **fields):
 		frappe.db.rollback()
 		return 0  # the executor recorded it after all
 	heartbeat.clear(get_redis_conn(), frappe.local.site, row.name)

@@ -23,15 +23,30 @@ _STARTED = (
 _ENDED = "ended_at = %(now)s, dedup_lock = NULL"
 _REQUEUED = "queued_at = %(now)s, ended_at = NULL, run_at = NULL, cancel_requested = 0, recovered = 0"
 _RUN_TIME = "run_seconds = COALESCE(TIMESTAMPDIFF(MICROSECOND, started_at, %(now)s) / 1e6, 0)"
+# The attempt ending now, appended to the attempt log in the same statement (first: it reads the row's values
+# before this statement's other assignments change them).
+_LOG_ATTEMPT = (
+	"attempt_log = JSON_ARRAY_APPEND(IF(JSON_VALID(attempt_log), attempt_log, '[]'), '$', JSON_OBJECT("
+	"'attempt', attempts, 'worker', worker, 'started_at', CAST(started_at AS CHAR), 'ended_at', %(now_text)s,"
+	" 'status', %(target)s, 'error', %(log_error)s))"
+)
+_NO_ERROR = object()
 
 
-def _build(name: str, verb: str, attempt: int | None = None, **fields) -> tuple[str, dict]:
+def _build(
+	name: str, verb: str, attempt: int | None = None, log_error=_NO_ERROR, **fields
+) -> tuple[str, dict]:
 	"""The compare-and-set UPDATE for moving job `name` by `verb` (only while `attempt` is its latest attempt, when
-	given), as (sql, values)."""
+	given), as (sql, values). With `log_error` (the attempt's error, or None) the attempt ending now is appended to
+	the job's attempt log."""
 	sources, target = TRANSITIONS[verb]
 	now = now_datetime()
 	values = {"name": name, "target": target.value, "now": now, "sources": tuple(s.value for s in sources)}
-	assignments = ["status = %(target)s", "modified = %(now)s"]
+	assignments = []
+	if log_error is not _NO_ERROR:
+		assignments.append(_LOG_ATTEMPT)
+		values.update(now_text=str(now), log_error=log_error)
+	assignments += ["status = %(target)s", "modified = %(now)s"]
 	if target == JobStatus.STARTED:
 		assignments.append(_STARTED)
 	if verb == "requeue":
@@ -75,21 +90,31 @@ def _batch_count(name: str, status: JobStatus, sign: int = 1) -> tuple[str, dict
 	return sql, values
 
 
-def transition(name: str, verb: str, db=None, attempt: int | None = None, **fields) -> bool:
+def transition(
+	name: str,
+	verb: str,
+	db=None,
+	attempt: int | None = None,
+	in_batch: bool | None = None,
+	log_error=_NO_ERROR,
+	**fields,
+) -> bool:
 	"""Move job `name` by `verb` if its current state allows it; set `fields` in the same statement. The end of an
 	attempt names its `attempt`: an older attempt that ends late (the lifeline gave up on it and started the next)
-	cannot overwrite a newer one. Returns False, changing nothing, when the job is in a state the verb may not
-	leave or has moved on to another attempt."""
+	cannot overwrite a newer one; with `log_error` it is also appended to the attempt log (attempts.py). A caller
+	that knows whether the job is a batch child says so (`in_batch`): a job of no batch then costs no batch
+	statement. Returns False, changing nothing, when the job is in a state the verb may not leave or has moved on
+	to another attempt."""
 	db = db or frappe.db
 	target = TRANSITIONS[verb][1]
 	before = None
 	if verb == "requeue":  # leaves an end: un-count that end on the batch (the row lock keeps it stable)
 		rows = db.sql(f"SELECT status FROM {TABLE} WHERE name = %s AND batch IS NOT NULL FOR UPDATE", name)
 		before = JobStatus(rows[0][0]) if rows else None
-	db.sql(*_build(name, verb, attempt, **fields))
+	db.sql(*_build(name, verb, attempt, log_error, **fields))
 	if not db._cursor.rowcount:
 		return False
-	if target in TERMINAL:
+	if target in TERMINAL and in_batch is not False:
 		db.sql(*_batch_count(name, target))
 	elif before in TERMINAL:
 		db.sql(*_batch_count(name, before, -1))

@@ -30,11 +30,16 @@ FIELDS = (
 )
 
 
-def attempt_ended(name: str, settle_batch: bool = True) -> None:
+def attempt_ended(name: str, settle_batch: bool = True, row: dict | None = None) -> None:
 	"""Tell the owner, the Desk and the batch that an attempt of job `name` ended (its end is committed). A caller
-	that ends many children of one batch settles the batch itself once (settle_batch=False)."""
-	rows = frappe.db.sql(
-		f"SELECT {', '.join(FIELDS)} FROM `tabAsync Job` WHERE name = %s", name, as_dict=True
+	that ends many children of one batch settles the batch itself once (settle_batch=False). A caller that just
+	wrote the end and knows the row's FIELDS gives them (`row`): no read."""
+	rows = (
+		[row]
+		if row
+		else frappe.db.sql(
+			f"SELECT {', '.join(FIELDS)} FROM `tabAsync Job` WHERE name = %s", name, as_dict=True
+		)
 	)
 	if not rows:
 		return

@@ -15,7 +15,6 @@ from frappe.utils import cstr, now_datetime
 from rq import get_current_job
 
 from async_jobs.engine.ledger import lifecycle
-from async_jobs.engine.ledger.attempts import attempt_log
 from async_jobs.engine.ledger.errors import JobCancelled, Snooze
 from async_jobs.engine.ledger.redact import redact, redact_text
 from async_jobs.engine.ledger.side_db import SideConnection
@@ -39,12 +38,14 @@ ROW_FIELDS = (
 	"retry_policy",
 	"reference_doctype",
 	"reference_name",
+	"batch",
+	"notify",
+	"email_owner",
 )
 RESCHEDULING = ("retry_later", "snooze")
 
 
 def run(async_job: str, job_kwargs: dict | None = None):
-	stage_due()  # a busy bench stages delayed jobs here, between its jobs
 	side = SideConnection()
 	monitor = None
 	try:
@@ -62,6 +63,7 @@ def run(async_job: str, job_kwargs: dict | None = None):
 			monitor.stop()
 		frappe.local.async_job_progress = None
 		side.close()
+		stage_due()  # a busy bench stages delayed jobs here, between its jobs (one look per job)
 
 
 def record_started(name: str, side: SideConnection):
@@ -120,23 +122,47 @@ def failure_fields(job, exc: BaseException) -> dict:
 
 
 def record_outcome(job, verb: str, delay: float | None, fields: dict) -> None:
-	"""Write the attempt's end; reschedule it when the policy says so; then the after-end work (ended.py)."""
+	"""Write the attempt's end — status, result or error, progress, its attempt-log entry, in one statement —;
+	reschedule it when the policy says so; then the after-end work (ended.py) with the row as written."""
 	progress: Progress = frappe.local.async_job_progress
-	progress.persist()
 	status = TRANSITIONS[verb][1].value
 	run_at = now_datetime() + timedelta(seconds=delay) if verb in RESCHEDULING else None
 	if run_at:
 		fields["run_at"] = run_at
+	if progress.touched:
+		fields.update(progress.fields())
+		if status == "Finished":
+			del fields["progress_percent"]  # the transition makes it 100
 	# The job's transaction is closed (committed or rolled back): the end goes through frappe.db.
-	fields["attempt_log"] = attempt_log(job.name, status, fields.get("error"))
-	if not lifecycle.transition(job.name, verb, attempt=job.attempts, **fields):
+	ended = lifecycle.transition(
+		job.name,
+		verb,
+		attempt=job.attempts,
+		in_batch=bool(job.batch),
+		log_error=fields.get("error"),
+		**fields,
+	)
+	if not ended:
 		frappe.db.rollback()
 		return  # hard-stopped, reconciled or on to a newer attempt meanwhile: that record stands
 	if run_at:
 		dispatch(job.name, run_at)
 	frappe.db.commit()
-	attempt_ended(job.name)
-	stage_due()
+	attempt_ended(job.name, row=ended_row(job, status, fields, progress))
+
+
+def ended_row(job, status: str, fields: dict, progress: Progress) -> frappe._dict:
+	"""The row as the end just wrote it (attempt_ended's FIELDS): no read after the write."""
+	return frappe._dict(
+		job,
+		status=status,
+		error=fields.get("error"),
+		run_at=fields.get("run_at"),
+		progress_done=progress.done,
+		progress_total=progress.total,
+		progress_percent=100 if status == "Finished" else progress.percent(),
+		progress_message=progress.message,
+	)
 
 
 def summarize(result) -> str | None:

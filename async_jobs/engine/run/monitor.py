@@ -35,8 +35,8 @@ class JobMonitor(threading.Thread):
 		self.sites_path = frappe.local.sites_path
 		self.grace = settings.seconds("cancel_grace_seconds")
 		self.cancel_key = frappe.cache.make_key(cancel_key(self.site, name))
-		self.cache = redis.Redis.from_url(conf.redis_cache)
-		self.queue = redis.Redis.from_url(conf.redis_queue)
+		self.cache = _client(conf.redis_cache)
+		self.queue = _client(conf.redis_queue)
 		self._stopping = threading.Event()
 
 	def start(self) -> None:
@@ -84,6 +84,17 @@ class JobMonitor(threading.Thread):
 		if cancelled:  # else the job reached an end of its own first: leave the horse alone
 			heartbeat.clear(self.queue, self.site, self.job)
 			os.kill(os.getpid(), signal.SIGKILL)
+
+
+_clients: dict[str, redis.Redis] = {}
+
+
+def _client(url: str) -> redis.Redis:
+	"""One Redis client per URL and process (thread-safe; a fast worker's child runs many jobs): a job's monitor
+	opens no connection of its own."""
+	if url not in _clients:
+		_clients[url] = redis.Redis.from_url(url)
+	return _clients[url]
 
 
 @contextmanager

@@ -18,11 +18,15 @@ def should_notify(mode: str | None, status: str) -> bool:
 
 
 def job_ended(job) -> None:
-	"""`job`: the ended job's row, with FIELDS."""
+	"""`job`: the ended job's row, with FIELDS. Writes (and commits) only when someone is told."""
 	if job.owner == "Guest" or job.status == JobStatus.CANCELLED.value:
 		return
+	notify_log = should_notify(job.notify, job.status)
+	email = job.email_owner and frappe.db.get_value("User", job.owner, "email")
+	if not (notify_log or email):
+		return
 	subject = _("Background job {0}: {1}").format(job.job_type, _(job.status))
-	if should_notify(job.notify, job.status):
+	if notify_log:
 		frappe.get_doc(
 			{
 				"doctype": "Notification Log",
@@ -35,7 +39,6 @@ def job_ended(job) -> None:
 				"from_user": job.owner,
 			}
 		).insert(ignore_permissions=True)
-	email = job.email_owner and frappe.db.get_value("User", job.owner, "email")
 	if email:
 		frappe.sendmail(
 			recipients=[email],

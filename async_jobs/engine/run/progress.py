@@ -46,6 +46,7 @@ class Progress:
 		self.message = None
 		self._last_publish = self._last_persist = self._last_cancel_check = 0.0
 		self._dirty = False
+		self.touched = False  # progress() was called at all
 
 	def percent(self) -> float:
 		if not self.total:
@@ -59,7 +60,7 @@ class Progress:
 			self.total = total
 		if message is not None:
 			self.message = message
-		self._dirty = True
+		self._dirty = self.touched = True
 		if now - self._last_cancel_check >= CANCEL_CHECK_EVERY:
 			self._last_cancel_check = now
 			if self.redis.exists(self.cancel_key):
@@ -71,6 +72,15 @@ class Progress:
 		if finished or now - self._last_persist >= PERSIST_EVERY:
 			self._last_persist = now
 			self.persist()
+
+	def fields(self) -> dict:
+		"""The ledger's progress fields as they stand (written with the attempt's end)."""
+		return {
+			"progress_done": self.done,
+			"progress_total": self.total,
+			"progress_percent": self.percent(),
+			"progress_message": (self.message or "")[:1000],
+		}
 
 	def publish(self) -> None:
 		publish(EVENT, self.job, self.done, self.total, self.percent(), self.message)
