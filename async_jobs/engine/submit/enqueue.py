@@ -22,7 +22,7 @@ from async_jobs.engine.retry.policy import RetryPolicy
 from async_jobs.engine.submit import dedup
 from async_jobs.engine.submit.dedup import DuplicateJobError
 from async_jobs.engine.submit.registry import JobType
-from async_jobs.engine.submit.resolve import resolve
+from async_jobs.engine.submit.resolve import check_arguments, resolve
 from async_jobs.engine.transport import rq_jobs
 
 ON_DUPLICATE = ("return", "raise")
@@ -58,7 +58,8 @@ def enqueue(
 	on_duplicate="raise". `batch` makes the job a child of that Async Job Batch (see engine/batches/).
 	"""
 	kwargs = {} if kwargs is None else kwargs
-	options = resolve(method, job_type, queue, timeout, retry, notify, kwargs)
+	options = resolve(method, job_type, queue, timeout, retry, notify)
+	pickled = check_arguments(kwargs)
 	if on_duplicate not in ON_DUPLICATE:
 		frappe.throw(
 			_("on_duplicate must be one of {0}").format(", ".join(ON_DUPLICATE)), frappe.ValidationError
@@ -77,7 +78,7 @@ def enqueue(
 			"run_at": when,
 			"queued_at": None if when else now_datetime(),
 			"arguments": readable_arguments(kwargs),
-			"encrypted_arguments": encrypt_arguments(kwargs),
+			"encrypted_arguments": encrypt_arguments(kwargs, pickled),
 			"dedup_key": dedup_key if lock else None,
 			"dedup_mode": mode,
 			"dedup_lock": lock,

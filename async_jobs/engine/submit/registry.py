@@ -96,6 +96,18 @@ def job_types() -> dict[str, JobType]:
 	`async_jobs_job_types` (same format), by name: later declarations override earlier ones. A bad declaration
 	is logged (once per process) and skipped: it never breaks the others, the Desk's boot or an enqueue."""
 	specs = [*frappe.get_hooks("async_jobs_job_types"), *(settings.site_config("job_types") or [])]
+	key = (frappe.local.site, repr(specs))
+	if key not in _built:
+		if len(_built) > 16:
+			_built.clear()
+		_built[key] = _build_all(specs)
+	return _built[key]
+
+
+_built: dict[tuple, dict[str, JobType]] = {}  # the registry per site and declarations, built once per process
+
+
+def _build_all(specs: list) -> dict[str, JobType]:
 	types = {}
 	for spec in specs:
 		try:

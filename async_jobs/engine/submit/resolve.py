@@ -107,23 +107,25 @@ def check_function(method: str, queue: str, timeout=None) -> None:
 		)
 
 
-def check_arguments(kwargs) -> None:
-	"""A job's arguments must be a dict that pickles (RQ stores them pickled) within MAX_ARGUMENT_BYTES."""
+def check_arguments(kwargs) -> bytes:
+	"""A job's arguments must be a dict that pickles (RQ stores them pickled) within MAX_ARGUMENT_BYTES; returns
+	them pickled."""
 	if not isinstance(kwargs, dict):
 		frappe.throw(_("Job arguments must be a dictionary"), frappe.ValidationError)
 	try:
-		size = len(pickle.dumps(kwargs))
+		pickled = pickle.dumps(kwargs)
 	except Exception:
 		frappe.throw(
 			_("Job arguments must be plain data that can be stored (picklable)"), frappe.ValidationError
 		)
-	if size > MAX_ARGUMENT_BYTES:
+	if len(pickled) > MAX_ARGUMENT_BYTES:
 		frappe.throw(
 			_("Job arguments are {0} KiB; the limit is {1} KiB").format(
-				size // 1024, MAX_ARGUMENT_BYTES // 1024
+				len(pickled) // 1024, MAX_ARGUMENT_BYTES // 1024
 			),
 			frappe.ValidationError,
 		)
+	return pickled
 
 
 def _retry_policy(value) -> RetryPolicy:

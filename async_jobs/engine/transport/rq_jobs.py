@@ -62,8 +62,10 @@ def push(
 	if run_at is None:
 		q.enqueue_job(job, at_front=at_front)
 	else:
-		job.save()
-		delayed.hold(q.connection, job.id, run_at)
+		pipe = q.connection.pipeline()  # the job and its place in the delayed set in one round trip
+		job.save(pipeline=pipe)
+		delayed.hold(pipe, job.id, run_at)
+		pipe.execute()
 	return job
 
 
