@@ -7,9 +7,14 @@ enqueueing nor the worker's start-up is counted, only the work horse or child do
 	cd <bench>/apps/async_jobs && ../../env/bin/python -m benchmarks.run --only fast      (scripts/benchmark --only fast)
 """
 
+import socket
+import subprocess
+import sys
+
 import frappe
 from frappe.utils.background_jobs import enqueue as frappe_enqueue
 from frappe.utils.background_jobs import get_queue, get_redis_conn
+from rq import Worker
 from rq.job import Job
 
 import async_jobs
@@ -56,11 +61,44 @@ def tracked_span(names: list[str]) -> float:
 	return (last - first).total_seconds()
 
 
+def start_simple_worker() -> harness.Process:
+	"""RQ's SimpleWorker on the queue (benchmarks/simple_worker.py), once RQ lists it."""
+	proc = harness.Process(
+		"simple-worker",
+		[sys.executable, "-m", "benchmarks.simple_worker", "worker", QUEUE],
+		PYTHONPATH=str(harness.APP_ROOT),
+	)
+	here = socket.gethostname()
+	harness.wait_for(
+		lambda: (
+			proc.check()
+			or any((w.hostname, w.pid) == (here, proc.pid) for w in Worker.all(connection=get_redis_conn()))
+		),
+		timeout=60,
+		message="RQ's SimpleWorker to register",
+	)
+	return proc
+
+
+def execute_job_loop(n: int) -> float:
+	"""Jobs per second of Frappe's execute_job alone in a loop, in a process of its own."""
+	out = subprocess.run(
+		[sys.executable, "-m", "benchmarks.simple_worker", "loop", str(n), frappe.local.site],
+		cwd=harness.SITES,
+		env={**harness._child_env(), "PYTHONPATH": str(harness.APP_ROOT)},
+		capture_output=True,
+		text=True,
+		check=True,
+	)
+	return float(out.stdout.strip().splitlines()[-1])
+
+
 def drain(kind: str, n: int, start, is_tracked: bool) -> float:
-	"""Jobs per second of one worker of this kind draining n queued jobs."""
+	"""Jobs per second of one worker of this kind (bench, fast, or simple: RQ's SimpleWorker) draining n queued
+	jobs."""
 	get_queue(QUEUE).empty()
 	keys = start(n)
-	worker = harness.start_worker(QUEUE, kind=kind)
+	worker = start_simple_worker() if kind == "simple" else harness.start_worker(QUEUE, kind=kind)
 	try:
 		if is_tracked:
 			harness.wait_for(
@@ -102,8 +140,31 @@ def compare(table, sizes: tuple[int, int]):
 		),
 	]
 	print(f"6. fast worker vs bench worker ({sizes[0]} jobs / {sizes[1]} jobs per case)", flush=True)
+	rates = {}
 	for label, start, is_tracked in cases:
-		rates = {kind: drain(kind, size, start, is_tracked) for kind, size in zip(KINDS, sizes, strict=True)}
-		table.add(f"{label}/s per worker: fast vs bench worker", rates["fast"], rates["bench"], "jobs/s")
+		rates[label] = {
+			kind: drain(kind, size, start, is_tracked) for kind, size in zip(KINDS, sizes, strict=True)
+		}
+		table.add(
+			f"{label}/s per worker: fast vs bench worker",
+			rates[label]["fast"],
+			rates[label]["bench"],
+			"jobs/s",
+		)
+	plain_noop, tracked_noop = (rates[label]["fast"] for label, _, _ in cases[:2])
+	table.add(
+		"no-op jobs/s on the fast worker: tracked vs plain", tracked_noop, plain_noop, "jobs/s", target=0.6
+	)
+	simple = drain("simple", sizes[1], cases[0][1], False)
+	table.add(
+		"plain no-op jobs/s: fast worker vs RQ's SimpleWorker", plain_noop, simple, "jobs/s", target=1.5
+	)
+	table.add(
+		"plain no-op jobs/s: fast worker vs execute_job alone in a loop",
+		plain_noop,
+		execute_job_loop(sizes[1]),
+		"jobs/s",
+		target=0.6,
+	)
 	frappe.db.delete("ToDo", {"description": ["like", "bench-fast-%"]})
 	frappe.db.commit()
