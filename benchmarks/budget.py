@@ -40,11 +40,19 @@ ROWS = ("total", "RQ bookkeeping", "Frappe init", "Frappe destroy", "executor", 
 
 
 def inclusive(stats: pstats.Stats, pairs) -> float:
-	"""Seconds spent in the functions `pairs` names, callees included (cumulative time)."""
+	"""Seconds spent in the functions `pairs` names, callees included (cumulative time). Where one pair matches
+	several functions (redis-py's connection and its parser both have read_response, one calling the other), the
+	outermost one (the largest time) counts."""
 	seconds = 0.0
-	for (filename, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():
-		if any(filename.endswith(end) and function == name for end, name in pairs):
-			seconds += cumulative
+	for end, name in pairs:
+		seconds += max(
+			(
+				cumulative
+				for (filename, _line, function), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items()
+				if filename.endswith(end) and function == name
+			),
+			default=0.0,
+		)
 	return seconds
 
 

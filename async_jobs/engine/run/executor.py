@@ -92,7 +92,10 @@ def perform(job, kwargs: dict) -> tuple[str, float | None, dict]:
 	"""Run the job's function; return (verb, delay, ledger fields). Commits or rolls back the job's own work."""
 	try:
 		result = frappe.get_attr(job.method)(**kwargs)
-		frappe.db.commit()
+		if (
+			frappe.db.transaction_writes
+		):  # else nothing to commit: a write Frappe does not count commits with the end
+			frappe.db.commit()
 		return "complete", None, {"result": summarize(result)}
 	except Exception as e:
 		frappe.db.rollback()

@@ -115,8 +115,8 @@ def publish(event: str, job, done, total, percent: float, message: str | None, *
 		"reference_name": job.reference_name,
 		**extra,
 	}
-	realtime.publish(event, payload, job.owner)
-	realtime.publish_to_readers(event, payload, READER_FIELDS, job.reference_doctype, job.reference_name)
+	readers = realtime.for_readers(event, payload, READER_FIELDS, job.reference_doctype, job.reference_name)
+	realtime.publish(event, payload, job.owner, also=readers)
 
 
 def _write_progress(name, attempt, done, total, percent, message, db):
