@@ -19,6 +19,7 @@ from async_jobs.engine.health.alerts import Finding
 SILENT_AFTER = timedelta(minutes=30)  # the watchdog's own 5-minute cron logs a run at least this often
 # When Frappe says no scheduler process runs on this host, a shorter silence settles it: async_jobs' every-minute
 # cron jobs log a run each minute wherever the scheduler runs (another host's scheduler keeps the log fresh).
+# The site config's async_jobs_scheduler_silent_seconds changes it.
 SILENT_WITHOUT_PROCESS = timedelta(minutes=5)
 
 
@@ -39,7 +40,9 @@ class SchedulerFacts:
 		return not (self.disabled or self.paused or self.maintenance or self.dormant)
 
 
-def scheduler_findings(facts: SchedulerFacts, now: datetime) -> list[Finding]:
+def scheduler_findings(
+	facts: SchedulerFacts, now: datetime, silent_without_process: timedelta = SILENT_WITHOUT_PROCESS
+) -> list[Finding]:
 	site = facts.site
 	found = []
 	if facts.disabled:
@@ -89,7 +92,7 @@ def scheduler_findings(facts: SchedulerFacts, now: datetime) -> list[Finding]:
 				_("Log in to the site (any activity wakes it) or raise Dormant Days in System Settings."),
 			)
 		)
-	silent_after = SILENT_WITHOUT_PROCESS if facts.process_running is False else SILENT_AFTER
+	silent_after = silent_without_process if facts.process_running is False else SILENT_AFTER
 	if facts.runs_jobs and facts.last_log and now - facts.last_log > silent_after:
 		found.append(
 			Finding(

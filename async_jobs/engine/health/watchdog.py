@@ -88,6 +88,7 @@ def job_type_findings(
 					_(
 						"Check that the scheduler and the {0} workers run; run it now from its Scheduled Job Type (Execute) and read its Scheduled Job Log."
 					).format("long" if "Long" in job.frequency else "default"),
+					scheduled_job_type=job.name,
 				)
 			)
 		statuses = job.recent_statuses[:failing_runs]
@@ -100,6 +101,7 @@ def job_type_findings(
 					_(
 						"Read the traceback in its Scheduled Job Log (Details) and fix the method; the alert clears after a successful run."
 					),
+					scheduled_job_type=job.name,
 				)
 			)
 	return found
@@ -164,7 +166,9 @@ def findings(now: datetime | None = None, config=None) -> list[Finding]:
 	now = now or now_datetime()
 	config = config or settings.load()
 	scheduler = gather_scheduler(now)
-	found = scheduler_findings(scheduler, now)
+	found = scheduler_findings(
+		scheduler, now, timedelta(seconds=settings.seconds("scheduler_silent_seconds"))
+	)
 	jobs = gather_job_types(now, config.failing_runs)
 	every = cint(frappe.get_conf().scheduler_interval) or 240
 	found += job_type_findings(jobs, now, config.failing_runs, scheduler.runs_jobs and not found, every)
