@@ -141,9 +141,9 @@ def acknowledge_alert(name: str | None = None) -> dict:
 
 
 @frappe.whitelist(methods=["POST"])
-def snooze_alert(name: str | None = None, until: str | None = None) -> dict:
-	"""Silence a watchdog alert until a time; it reopens then if its problem is still there."""
-	return alerts.snooze(name, until)
+def snooze_alert(name: str | None = None, until: str | None = None, hours: float | None = None) -> dict:
+	"""Silence a watchdog alert until a time (or for some hours); it reopens then if its problem is still there."""
+	return alerts.snooze(name, until, hours)
 
 
 @frappe.whitelist(methods=["POST"])

@@ -38,7 +38,10 @@ def test_a_bulk_retry_names_every_refused_job_with_its_reason(empty_queues):
 	assert result["done"] == [failed]
 	refused = {r["name"]: r for r in result["refused"]}
 	assert list(refused) == [finished_1, finished_2, "no-such-job"]
-	assert "It is Finished: only failed" in refused[finished_1]["reason"] and refused[finished_1]["status"] == "Finished"
+	assert (
+		"It is Finished: only failed" in refused[finished_1]["reason"]
+		and refused[finished_1]["status"] == "Finished"
+	)
 	assert "not found" in refused["no-such-job"]["reason"]
 	assert not frappe.local.message_log  # no dialog per refusal
 	assert frappe.db.get_value("Async Job", failed, "status") == "Queued"

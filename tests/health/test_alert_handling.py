@@ -14,7 +14,9 @@ from tests.support import world
 from tests.support.alerting import forget_alerts
 
 KEY = "no-worker:aj-handling"
-FINDING = alerts.Finding(KEY, "Queue aj-handling has 2 waiting jobs and no worker", "wrong", "fix", queue="aj-handling")
+FINDING = alerts.Finding(
+	KEY, "Queue aj-handling has 2 waiting jobs and no worker", "wrong", "fix", queue="aj-handling"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +68,8 @@ def test_a_snoozed_alert_is_silent_until_its_time_then_reopens_once_if_the_probl
 	frappe.set_user("Administrator")
 	assert status(name) == "Snoozed"
 
-	for minutes, found in ((10, []), (20, [FINDING]), (30, []), (40, [FINDING])):  # the problem comes and goes
+	come_and_go = ((10, []), (20, [FINDING]), (30, []), (40, [FINDING]))
+	for minutes, found in come_and_go:
 		changes = alerts.sync(found, now=now + timedelta(minutes=minutes))
 		assert not changes["opened"] and not changes["cleared"] and not changes["reopened"], changes
 		assert status(name) == "Snoozed"
@@ -99,6 +102,11 @@ def test_bad_snoozes_and_users_who_are_not_managers_are_refused():
 		api.snooze_alert(name, "not a time")
 	with pytest.raises(frappe.ValidationError, match="at most 31 days"):
 		api.snooze_alert(name, str(now + timedelta(days=40)))
+	with pytest.raises(frappe.ValidationError, match="in the future"):
+		api.snooze_alert(name, hours=-1)
+	api.snooze_alert(name, hours=4)  # the form's "4 hours": the server's clock decides
+	until = frappe.db.get_value("Async Jobs Alert", name, "snoozed_until")
+	assert timedelta(hours=3, minutes=59) < until - now <= timedelta(hours=4, seconds=5)
 	with pytest.raises(frappe.DoesNotExistError):
 		api.acknowledge_alert("no-such-alert")
 	frappe.set_user(world.OWNER)
@@ -115,13 +123,17 @@ def test_bad_snoozes_and_users_who_are_not_managers_are_refused():
 
 def test_an_alert_names_the_scheduled_job_type_or_the_queue_it_is_about():
 	(overdue,) = watchdog.job_type_findings(
-		[watchdog.JobTypeFacts("tasks.async_jobs_prune", "m", "Daily", None, None, now_datetime() - timedelta(days=5))],
+		[
+			watchdog.JobTypeFacts(
+				"tasks.async_jobs_prune", "m", "Daily", None, None, now_datetime() - timedelta(days=5)
+			)
+		],
 		now_datetime(),
 	)
 	(no_worker,) = queues.queue_findings([queues.QueueFacts("aj-q", 3, 10.0, 0)], frappe._dict())
 	alerts.sync([overdue, no_worker], notify=False)
-	about = {
-		a.alert_key: (a.scheduled_job_type, a.queue)
-		for a in alerts.open_alerts()
+	about = {a.alert_key: (a.scheduled_job_type, a.queue) for a in alerts.open_alerts()}
+	assert about == {
+		"overdue:tasks.async_jobs_prune": ("tasks.async_jobs_prune", None),
+		"no-worker:aj-q": (None, "aj-q"),
 	}
-	assert about == {"overdue:tasks.async_jobs_prune": ("tasks.async_jobs_prune", None), "no-worker:aj-q": (None, "aj-q")}

@@ -74,7 +74,13 @@ def sync(findings: list[Finding], now: datetime | None = None, notify: bool = Tr
 			frappe.db.set_value(
 				DOCTYPE,
 				row.name,
-				{"status": OPEN, "last_seen": now, "reopened_at": now, "snoozed_until": None, "snoozed_by": None},
+				{
+					"status": OPEN,
+					"last_seen": now,
+					"reopened_at": now,
+					"snoozed_until": None,
+					"snoozed_by": None,
+				},
 				update_modified=False,
 			)
 			changes["reopened"].append(key)
@@ -140,27 +146,29 @@ def acknowledge(name: str) -> frappe._dict:
 	return summary(doc.name)
 
 
-def snooze(name: str, until, now: datetime | None = None) -> frappe._dict:
-	"""Nothing about this alert's key is announced until `until` (at most MAX_SNOOZE ahead); then, if the problem
-	is still there, the alert reopens and is announced again."""
+def snooze(name: str, until=None, hours=None, now: datetime | None = None) -> frappe._dict:
+	"""Nothing about this alert is announced until `until` (or for `hours`; at most MAX_SNOOZE ahead); then, if the
+	problem is still there, the alert reopens and is announced again."""
 	now = now or now_datetime()
 	doc = _writable(name)
 	if doc.status == CLEARED:
 		frappe.throw(_("This alert is cleared already: its problem is gone."), frappe.ValidationError)
 	try:
-		until = get_datetime(until)
+		until = now + timedelta(hours=float(hours)) if hours not in (None, "") else get_datetime(until)
 	except Exception:
 		until = None
 	if not until or until <= now:
 		frappe.throw(_("Snooze until a time in the future."), frappe.ValidationError)
 	if until > now + MAX_SNOOZE:
 		frappe.throw(
-			_("Snooze at most {0} days; to silence a check for good, turn it off in Async Jobs Settings.").format(
-				MAX_SNOOZE.days
-			),
+			_(
+				"Snooze at most {0} days; to silence a check for good, turn it off in Async Jobs Settings."
+			).format(MAX_SNOOZE.days),
 			frappe.ValidationError,
 		)
-	doc.db_set({"status": SNOOZED, "snoozed_until": until.replace(microsecond=0), "snoozed_by": frappe.session.user})
+	doc.db_set(
+		{"status": SNOOZED, "snoozed_until": until.replace(microsecond=0), "snoozed_by": frappe.session.user}
+	)
 	return summary(doc.name)
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import frappe
 from frappe import _
-from frappe.utils import get_datetime
+from frappe.utils import cint, get_datetime
 from frappe.utils.scheduler import is_dormant, is_scheduler_disabled
 
 try:  # newer Frappe 15 (its System Health Report uses it)
@@ -111,6 +111,30 @@ def scheduler_findings(
 			)
 		)
 	return found
+
+
+RUNNING_SINCE_KEY = "async_jobs:scheduler_running_since"
+
+
+def running_since(runs: bool, now: datetime) -> datetime | None:
+	"""Since when the watchdog has seen the scheduler running jobs (None while it does not). Kept in the site's
+	cache: the first pass that sees it running again starts the count."""
+	if not runs:
+		frappe.cache.delete_value(RUNNING_SINCE_KEY)
+		return None
+	since = frappe.cache.get_value(RUNNING_SINCE_KEY)
+	if not since:
+		frappe.cache.set_value(RUNNING_SINCE_KEY, now.isoformat())
+		return now
+	return get_datetime(since)
+
+
+def overdue_grace() -> timedelta:
+	"""How long after the scheduler is seen running again job types are not judged overdue: its first ticks enqueue
+	every job it kept from running (a tick's pass over ERPNext's 90-odd job types takes seconds), and a watchdog
+	pass among them would call the ones not enqueued yet overdue. Two ticks and half a minute."""
+	tick = cint(frappe.get_conf().scheduler_tick_interval) or 60
+	return timedelta(seconds=2 * tick + 30)
 
 
 def human(delta: timedelta) -> str:

@@ -72,7 +72,9 @@ class AsyncJob(Document):
 		"""The form says "Secrets redacted" only when something was."""
 		self.set_onload(
 			"redacted",
-			any(REDACTED in (self.get(field) or "") for field in ("arguments", "result", "error", "traceback")),
+			any(
+				REDACTED in (self.get(field) or "") for field in ("arguments", "result", "error", "traceback")
+			),
 		)
 
 	def on_trash(self):

@@ -77,7 +77,7 @@ function aj_report(action, result) {
 
 frappe.listview_settings["Async Job"] = {
 	add_fields: ["status", "progress_percent", "progress_message", "job_type", "error", "queue", "owner", "run_seconds", "started_at", "ended_at"],
-	hide_name_column: false,
+	hide_name_column: true, // room for the columns above; the form shows the ID
 	get_indicator(doc) {
 		return [__(doc.status), aj_color(doc.status), `status,=,${doc.status}`];
 	},

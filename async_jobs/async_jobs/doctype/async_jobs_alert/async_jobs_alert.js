@@ -81,15 +81,12 @@ function snooze_dialog(frm) {
 		primary_action_label: __("Snooze"),
 		primary_action(values) {
 			const hours = SNOOZE_HOURS[values.for];
-			const until = hours
-				? frappe.datetime.add_to_date(frappe.datetime.now_datetime(), { hours })
-				: values.until;
-			if (!until) {
+			if (!hours && !values.until) {
 				frappe.msgprint(__("Choose until when."));
 				return;
 			}
 			dialog.hide();
-			alert_action(frm, "snooze_alert", { until });
+			alert_action(frm, "snooze_alert", hours ? { hours } : { until: values.until });
 		},
 	});
 	dialog.show();

@@ -16,7 +16,7 @@ class AsyncJobsAlert(Document):
 
 		acknowledged_at: DF.Datetime | None
 		acknowledged_by: DF.Link | None
-		alert_key: DF.Data
+		alert_key: DF.Data | None
 		cleared_at: DF.Datetime | None
 		fix: DF.SmallText | None
 		last_seen: DF.Datetime | None
@@ -28,7 +28,7 @@ class AsyncJobsAlert(Document):
 		snoozed_by: DF.Link | None
 		snoozed_until: DF.Datetime | None
 		status: DF.Literal["Open", "Acknowledged", "Snoozed", "Cleared"]
-		title: DF.Data
+		title: DF.Data | None
 	# end: auto-generated types
 	pass
 
