@@ -3,9 +3,15 @@
 const ASYNC_JOB_WAITING = ["Scheduled", "Queued", "Retrying"];
 const ASYNC_JOB_RETRYABLE = ["Failed", "Timed Out", "Dead", "Cancelled", "Lost"];
 const ASYNC_JOB_FAILED = ["Failed", "Timed Out", "Dead", "Lost"];
+const ASYNC_JOB_TEXT = ["error", "progress_message", "dedup_key", "job_type", "method", "worker"]; // job-written
+
 
 frappe.ui.form.on("Async Job", {
+	onload(frm) {
+		async_jobs.ui.show_as_text(frm, ASYNC_JOB_TEXT);
+	},
 	refresh(frm) {
+		async_jobs.ui.show_as_text(frm, ASYNC_JOB_TEXT);
 		frm.disable_save();
 		const status = frm.doc.status;
 		frm.page.set_indicator(__(status), async_jobs.ui.STATUS_COLORS[status] || "gray");

@@ -3,8 +3,14 @@
 const ALERT_COLORS = { Open: "red", Acknowledged: "orange", Snoozed: "gray", Cleared: "green" };
 const SNOOZE_HOURS = { "1 hour": 1, "4 hours": 4, "1 day": 24, "1 week": 168 };
 
+const ALERT_TEXT = ["title", "message", "fix", "queue"];
+
 frappe.ui.form.on("Async Jobs Alert", {
+	onload(frm) {
+		async_jobs.ui.show_as_text(frm, ALERT_TEXT);
+	},
 	refresh(frm) {
+		async_jobs.ui.show_as_text(frm, ALERT_TEXT);
 		frm.disable_save();
 		const doc = frm.doc;
 		frm.page.set_indicator(__(doc.status), ALERT_COLORS[doc.status] || "gray");
@@ -14,7 +20,7 @@ frappe.ui.form.on("Async Jobs Alert", {
 			}
 			frm.add_custom_button(__("Snooze"), () => snooze_dialog(frm));
 		}
-		if (doc.scheduled_job_type) {
+		if (doc.scheduled_job_type && frappe.model.can_read("Scheduled Job Type")) {
 			frm.add_custom_button(
 				__("Scheduled Job Type"),
 				() => frappe.set_route("Form", "Scheduled Job Type", doc.scheduled_job_type),
@@ -27,11 +33,14 @@ frappe.ui.form.on("Async Jobs Alert", {
 			);
 		}
 		if (doc.queue) {
-			frm.add_custom_button(
-				__("Waiting jobs in queue {0}", [doc.queue]),
-				() => frappe.set_route("List", "RQ Job", { queue: doc.queue, status: "queued" }),
-				__("Go to")
-			);
+			if (frappe.model.can_read("RQ Job")) {
+				// every job of the queue, plain frappe.enqueue ones too (Frappe lets System Managers read them)
+				frm.add_custom_button(
+					__("Waiting jobs in queue {0}", [doc.queue]),
+					() => frappe.set_route("List", "RQ Job", { queue: doc.queue, status: "queued" }),
+					__("Go to")
+				);
+			}
 			frm.add_custom_button(
 				__("Async Jobs in queue {0}", [doc.queue]),
 				() => frappe.set_route("List", "Async Job", { queue: doc.queue }),
@@ -39,8 +48,12 @@ frappe.ui.form.on("Async Jobs Alert", {
 			);
 		}
 		if (doc.alert_key && doc.alert_key.startsWith("scheduler-")) {
-			frm.add_custom_button(__("Scheduled Job Log"), () => frappe.set_route("List", "Scheduled Job Log"), __("Go to"));
-			frm.add_custom_button(__("System Settings"), () => frappe.set_route("Form", "System Settings"), __("Go to"));
+			if (frappe.model.can_read("Scheduled Job Log")) {
+				frm.add_custom_button(__("Scheduled Job Log"), () => frappe.set_route("List", "Scheduled Job Log"), __("Go to"));
+			}
+			if (frappe.model.can_read("System Settings")) {
+				frm.add_custom_button(__("System Settings"), () => frappe.set_route("Form", "System Settings"), __("Go to"));
+			}
 		}
 	},
 });
