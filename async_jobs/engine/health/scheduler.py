@@ -149,8 +149,12 @@ def human(delta: timedelta) -> str:
 
 
 def gather_scheduler(now: datetime) -> SchedulerFacts:
-	# Scheduled Job Log is indexed on modified only (a log row is modified for the last time when its run ends)
-	last_log = frappe.db.get_value("Scheduled Job Log", {}, "modified", order_by="modified desc")
+	# Scheduled Job Log is indexed on modified only (a log row is modified for the last time when its run ends).
+	# Runs that ended only: the watchdog's own scheduled run logs its Start as it begins, and must not count as
+	# news of the scheduler (a run of it left in the queue when the scheduler stopped would clear the alert).
+	last_log = frappe.db.get_value(
+		"Scheduled Job Log", {"status": ["!=", "Start"]}, "modified", order_by="modified desc"
+	)
 	return SchedulerFacts(
 		site=frappe.local.site,
 		disabled=is_scheduler_disabled(verbose=False),
