@@ -8,9 +8,11 @@ than Frappe's TypeError (a 500). The core lives in async_jobs.engine.
 import frappe
 
 from async_jobs.engine.batches.view import batch_summary, list_active
+from async_jobs.engine.control import bulk
 from async_jobs.engine.control.batch import cancel_batch_jobs, requeue_failed_children
 from async_jobs.engine.control.cancel import cancel_job
 from async_jobs.engine.control.requeue import requeue_by_hand, requeue_matching
+from async_jobs.engine.health import alerts
 from async_jobs.engine.submit import permissions
 from async_jobs.engine.submit.registry import get_job_type
 from async_jobs.engine.views import jobs
@@ -130,3 +132,27 @@ def active_batches(reference_doctype: str | None = None, reference_name: str | N
 	"""Planning or running batches the session user may see (of one document, when given), newest first."""
 	permissions.check_logged_in()
 	return list_active(reference_doctype, reference_name)
+
+
+@frappe.whitelist(methods=["POST"])
+def acknowledge_alert(name: str | None = None) -> dict:
+	"""Mark a watchdog alert as being handled (managers: write permission on the alert)."""
+	return alerts.acknowledge(name)
+
+
+@frappe.whitelist(methods=["POST"])
+def snooze_alert(name: str | None = None, until: str | None = None, hours: float | None = None) -> dict:
+	"""Silence a watchdog alert until a time (or for some hours); it reopens then if its problem is still there."""
+	return alerts.snooze(name, until, hours)
+
+
+@frappe.whitelist(methods=["POST"])
+def retry_jobs(names: str | list | None = None) -> dict:
+	"""Retry jobs by name (each checked as `retry`); returns those done and every refused one with its reason."""
+	return bulk.apply("retry", names)
+
+
+@frappe.whitelist(methods=["POST"])
+def cancel_jobs(names: str | list | None = None) -> dict:
+	"""Cancel jobs by name (each checked as `cancel`); returns those done and every refused one with its reason."""
+	return bulk.apply("cancel", names)

@@ -104,6 +104,10 @@ def check_health() -> int:
 		click.echo(f"cleared: {key}")
 	for alert in open_now:
 		new = " (new)" if alert.alert_key in changes["opened"] else ""
+		if alert.status == alerts.ACKNOWLEDGED:
+			new += f" (acknowledged by {alert.acknowledged_by})"
+		elif alert.status == alerts.SNOOZED:
+			new += f" (snoozed until {alert.snoozed_until})"
 		click.secho(f"✗ {alert.title}{new}", fg="red", bold=True)
 		click.echo(f"    {alert.message}")
 		click.echo(f"    fix: {alert.fix}")

@@ -51,7 +51,7 @@ def health(context):
 
 @async_jobs_group.command("prune")
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
-@click.option("--batch", type=int, help="Rows per DELETE (default: the settings' Rows per Delete).")
+@click.option("--batch", type=int, help="Rows per DELETE (default: the settings' Records Deleted at a Time).")
 @pass_context
 def prune(context, dry_run: bool, batch: int | None):
 	"""Delete ledger rows (and opted-in logs) past their retention, in small batches."""

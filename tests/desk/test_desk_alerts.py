@@ -38,9 +38,15 @@ def test_a_manager_sees_an_alert_open_and_clear_live_and_finds_it_in_the_list(
 	page.locator("#alert-container").get_by_text(f"Alert cleared: {title}").wait_for(timeout=30_000)
 
 
-def test_the_settings_form_shows_retention_health_alerts_and_reports(desk, web):
+def test_the_settings_form_speaks_plainly_in_its_sections_and_labels(desk, web, screenshot_dir):
+	"""Sections and labels a site manager understands: no scheduler jargon (daily_long, work horse, DELETE)."""
 	page = desk(world.MANAGER)
 	page.goto(f"{web}/app/async-jobs-settings")
-	for label in ("Retention", "Health and Watchdog", "Alerts", "Daily Digest and Monthly Report"):
+	for label in ("Clean-up of Old Jobs", "Health Checks", "Alerts", "Daily Summary and Monthly Report"):
 		page.get_by_text(label, exact=True).first.wait_for(timeout=30_000)
 	page.get_by_text("Keep Finished Jobs (days)").wait_for(timeout=30_000)
+	page.get_by_text("Check the Scheduler and the Queues").wait_for(timeout=30_000)
+	text = page.locator(".form-layout").inner_text()
+	for jargon in ("daily_long", "work horse", "DELETE", "Rows per", "Grace"):
+		assert jargon not in text, jargon
+	page.screenshot(path=str(screenshot_dir / "settings.png"))

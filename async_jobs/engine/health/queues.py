@@ -40,6 +40,7 @@ def queue_findings(queues: list[QueueFacts], config) -> list[Finding]:
 					_("Queue {0} has {1} waiting jobs and no worker").format(q.name, q.waiting),
 					_("No RQ worker listens on queue {0}: its jobs will never run.").format(q.name),
 					start,
+					queue=q.name,
 				)
 			)
 		elif config.min_workers and q.workers < config.min_workers:
@@ -51,6 +52,7 @@ def queue_findings(queues: list[QueueFacts], config) -> list[Finding]:
 					),
 					_("Fewer workers than the settings ask for listen on queue {0}.").format(q.name),
 					start,
+					queue=q.name,
 				)
 			)
 		if config.max_backlog and q.waiting > config.max_backlog:
@@ -62,6 +64,7 @@ def queue_findings(queues: list[QueueFacts], config) -> list[Finding]:
 					_(
 						"Add workers for queue {0} or find what floods it (`bench --site all async-jobs status`)."
 					).format(q.name),
+					queue=q.name,
 				)
 			)
 		if config.max_wait_minutes and q.oldest_wait_seconds > config.max_wait_minutes * 60:
@@ -75,6 +78,7 @@ def queue_findings(queues: list[QueueFacts], config) -> list[Finding]:
 						q.name, config.max_wait_minutes
 					),
 					_("Add workers for queue {0}, or move long jobs to the long queue.").format(q.name),
+					queue=q.name,
 				)
 			)
 	return found

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import frappe
 from frappe import _
-from frappe.utils import get_datetime
+from frappe.utils import cint, get_datetime
 from frappe.utils.scheduler import is_dormant, is_scheduler_disabled
 
 try:  # newer Frappe 15 (its System Health Report uses it)
@@ -19,6 +19,7 @@ from async_jobs.engine.health.alerts import Finding
 SILENT_AFTER = timedelta(minutes=30)  # the watchdog's own 5-minute cron logs a run at least this often
 # When Frappe says no scheduler process runs on this host, a shorter silence settles it: async_jobs' every-minute
 # cron jobs log a run each minute wherever the scheduler runs (another host's scheduler keeps the log fresh).
+# The site config's async_jobs_scheduler_silent_seconds changes it.
 SILENT_WITHOUT_PROCESS = timedelta(minutes=5)
 
 
@@ -39,7 +40,9 @@ class SchedulerFacts:
 		return not (self.disabled or self.paused or self.maintenance or self.dormant)
 
 
-def scheduler_findings(facts: SchedulerFacts, now: datetime) -> list[Finding]:
+def scheduler_findings(
+	facts: SchedulerFacts, now: datetime, silent_without_process: timedelta = SILENT_WITHOUT_PROCESS
+) -> list[Finding]:
 	site = facts.site
 	found = []
 	if facts.disabled:
@@ -89,7 +92,7 @@ def scheduler_findings(facts: SchedulerFacts, now: datetime) -> list[Finding]:
 				_("Log in to the site (any activity wakes it) or raise Dormant Days in System Settings."),
 			)
 		)
-	silent_after = SILENT_WITHOUT_PROCESS if facts.process_running is False else SILENT_AFTER
+	silent_after = silent_without_process if facts.process_running is False else SILENT_AFTER
 	if facts.runs_jobs and facts.last_log and now - facts.last_log > silent_after:
 		found.append(
 			Finding(
@@ -110,6 +113,30 @@ def scheduler_findings(facts: SchedulerFacts, now: datetime) -> list[Finding]:
 	return found
 
 
+RUNNING_SINCE_KEY = "async_jobs:scheduler_running_since"
+
+
+def running_since(runs: bool, now: datetime) -> datetime | None:
+	"""Since when the watchdog has seen the scheduler running jobs (None while it does not). Kept in the site's
+	cache: the first pass that sees it running again starts the count."""
+	if not runs:
+		frappe.cache.delete_value(RUNNING_SINCE_KEY)
+		return None
+	since = frappe.cache.get_value(RUNNING_SINCE_KEY)
+	if not since:
+		frappe.cache.set_value(RUNNING_SINCE_KEY, now.isoformat())
+		return now
+	return get_datetime(since)
+
+
+def overdue_grace() -> timedelta:
+	"""How long after the scheduler is seen running again job types are not judged overdue: its first ticks enqueue
+	every job it kept from running (a tick's pass over ERPNext's 90-odd job types takes seconds), and a watchdog
+	pass among them would call the ones not enqueued yet overdue. Two ticks and half a minute."""
+	tick = cint(frappe.get_conf().scheduler_tick_interval) or 60
+	return timedelta(seconds=2 * tick + 30)
+
+
 def human(delta: timedelta) -> str:
 	seconds = int(delta.total_seconds())
 	if seconds >= 2 * 86400:
@@ -122,8 +149,12 @@ def human(delta: timedelta) -> str:
 
 
 def gather_scheduler(now: datetime) -> SchedulerFacts:
-	# Scheduled Job Log is indexed on modified only (a log row is modified for the last time when its run ends)
-	last_log = frappe.db.get_value("Scheduled Job Log", {}, "modified", order_by="modified desc")
+	# Scheduled Job Log is indexed on modified only (a log row is modified for the last time when its run ends).
+	# Runs that ended only: the watchdog's own scheduled run logs its Start as it begins, and must not count as
+	# news of the scheduler (a run of it left in the queue when the scheduler stopped would clear the alert).
+	last_log = frappe.db.get_value(
+		"Scheduled Job Log", {"status": ["!=", "Start"]}, "modified", order_by="modified desc"
+	)
 	return SchedulerFacts(
 		site=frappe.local.site,
 		disabled=is_scheduler_disabled(verbose=False),

@@ -13,12 +13,18 @@ import frappe
 from croniter import croniter
 from frappe import _
 from frappe.utils import cint, format_datetime, get_datetime, now_datetime
-from frappe.utils.background_jobs import get_redis_conn
+from frappe.utils.background_jobs import get_redis_conn, is_job_enqueued
 from frappe.utils.scheduler import is_dormant, is_scheduler_disabled
 
 from async_jobs.engine.health import alerts, queues
 from async_jobs.engine.health.alerts import Finding
-from async_jobs.engine.health.scheduler import gather_scheduler, human, scheduler_findings
+from async_jobs.engine.health.scheduler import (
+	gather_scheduler,
+	human,
+	overdue_grace,
+	running_since,
+	scheduler_findings,
+)
 from async_jobs.engine.ledger import settings
 
 LOCK_SECONDS = 120
@@ -88,6 +94,7 @@ def job_type_findings(
 					_(
 						"Check that the scheduler and the {0} workers run; run it now from its Scheduled Job Type (Execute) and read its Scheduled Job Log."
 					).format("long" if "Long" in job.frequency else "default"),
+					scheduled_job_type=job.name,
 				)
 			)
 		statuses = job.recent_statuses[:failing_runs]
@@ -100,6 +107,7 @@ def job_type_findings(
 					_(
 						"Read the traceback in its Scheduled Job Log (Details) and fix the method; the alert clears after a successful run."
 					),
+					scheduled_job_type=job.name,
 				)
 			)
 	return found
@@ -157,17 +165,34 @@ def frappe_cron(row) -> str | None:
 	return doc.cron_format
 
 
+def waiting_to_run(method: str) -> bool:
+	"""The scheduler enqueued this job type and it waits in its queue or runs (Frappe's own check, by its RQ job id):
+	not overdue — late at most, which the queue checks report. So the first ticks after the scheduler is switched
+	on, which enqueue every job it kept from running, open no alert."""
+	return is_job_enqueued(f"scheduled_job::{method}")
+
+
 def findings(now: datetime | None = None, config=None) -> list[Finding]:
 	"""Everything the watchdog finds wrong right now. Overdue job types are judged only while the scheduler runs
 	jobs and is heard from: a disabled, dormant or silent scheduler is the one alert then, not every job type it
-	stopped."""
+	stopped; nor in the first moments after it runs again (overdue_grace); and one the scheduler has enqueued is
+	not overdue (waiting_to_run)."""
 	now = now or now_datetime()
 	config = config or settings.load()
 	scheduler = gather_scheduler(now)
-	found = scheduler_findings(scheduler, now)
+	found = scheduler_findings(
+		scheduler, now, timedelta(seconds=settings.seconds("scheduler_silent_seconds"))
+	)
 	jobs = gather_job_types(now, config.failing_runs)
 	every = cint(frappe.get_conf().scheduler_interval) or 240
-	found += job_type_findings(jobs, now, config.failing_runs, scheduler.runs_jobs and not found, every)
+	methods = {job.name: job.method for job in jobs}
+	since = running_since(scheduler.runs_jobs and not found, now)
+	judge_overdue = since is not None and now - since >= overdue_grace()
+	found += [
+		finding
+		for finding in job_type_findings(jobs, now, config.failing_runs, judge_overdue, every)
+		if not (finding.key.startswith("overdue:") and waiting_to_run(methods[finding.scheduled_job_type]))
+	]
 	found += queues.findings(config, now)
 	return found
 

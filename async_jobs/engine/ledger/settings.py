@@ -14,6 +14,9 @@ LAYOUT = ("Section Break", "Column Break", "Tab Break")
 SITE_CONFIG_ONLY = {
 	"recover_seconds": 30,  # a waiting job's RQ job may be missing this long before the lifeline enqueues it again
 	"lifeline_stale_seconds": 30,  # a started job without a heartbeat this long counts as lost
+	# with Frappe saying no `bench schedule` runs on this host, a Scheduled Job Log this old means the scheduler is
+	# silent (the every-minute jobs of a scheduler on another host log more often)
+	"scheduler_silent_seconds": 300,
 }
 
 

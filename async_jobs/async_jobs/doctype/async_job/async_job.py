@@ -4,6 +4,7 @@
 import frappe
 from frappe.model.document import Document
 
+from async_jobs.engine.ledger.redact import REDACTED
 from async_jobs.engine.submit import permissions
 
 
@@ -66,6 +67,15 @@ class AsyncJob(Document):
 		wait_seconds: DF.Float
 		worker: DF.Data | None
 	# end: auto-generated types
+
+	def onload(self):
+		"""The form says "Secrets redacted" only when something was."""
+		self.set_onload(
+			"redacted",
+			any(
+				REDACTED in (self.get(field) or "") for field in ("arguments", "result", "error", "traceback")
+			),
+		)
 
 	def on_trash(self):
 		permissions.check_manager()

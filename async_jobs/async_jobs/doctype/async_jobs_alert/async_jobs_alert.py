@@ -14,14 +14,21 @@ class AsyncJobsAlert(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
-		alert_key: DF.Data
+		acknowledged_at: DF.Datetime | None
+		acknowledged_by: DF.Link | None
+		alert_key: DF.Data | None
 		cleared_at: DF.Datetime | None
 		fix: DF.SmallText | None
 		last_seen: DF.Datetime | None
 		message: DF.SmallText | None
 		opened_at: DF.Datetime | None
-		status: DF.Literal["Open", "Cleared"]
-		title: DF.Data
+		queue: DF.Data | None
+		reopened_at: DF.Datetime | None
+		scheduled_job_type: DF.Link | None
+		snoozed_by: DF.Link | None
+		snoozed_until: DF.Datetime | None
+		status: DF.Literal["Open", "Acknowledged", "Snoozed", "Cleared"]
+		title: DF.Data | None
 	# end: auto-generated types
 	pass
 

@@ -70,10 +70,16 @@ class AsyncJobsSettings(Document):
 				)
 		if not 1 <= (self.prune_batch_size or 0) <= MAX_BATCH:
 			frappe.throw(
-				_("Rows per Delete must be between 1 and {0}.").format(MAX_BATCH), frappe.ValidationError
+				_("{0} must be between 1 and {1}.").format(
+					_(self.meta.get_label("prune_batch_size")), MAX_BATCH
+				),
+				frappe.ValidationError,
 			)
 		if not 0 <= (self.max_failure_rate or 0) <= 100:
-			frappe.throw(_("Failure Rate must be between 0 and 100 %."), frappe.ValidationError)
+			frappe.throw(
+				_("{0} must be between 0 and 100 %.").format(_(self.meta.get_label("max_failure_rate"))),
+				frappe.ValidationError,
+			)
 		for flag, field in (
 			("prune_error_log", "error_log_retention_days"),
 			("prune_scheduled_job_log", "scheduled_job_log_retention_days"),
@@ -90,7 +96,7 @@ class AsyncJobsSettings(Document):
 		if self.enable_watchdog and not recipients.alert_users(self):
 			frappe.msgprint(
 				_(
-					"No enabled user has the Alert Role and none is named in Also Alert Users: alerts reach nobody."
+					"No enabled user has the role in Alert Users With Role and none is named in Also Alert These Users: alerts reach nobody."
 				),
 				title=_("Nobody would be alerted"),
 				indicator="orange",
