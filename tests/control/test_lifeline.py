@@ -259,3 +259,38 @@ def test_a_job_queued_before_the_engine_moved_is_enqueued_again_under_the_new_pa
 	frappe.db.commit()
 	finished = wait_for_status(name, "Finished", timeout=60)
 	assert json.loads(finished.result) == 42 and finished.recovered == 1
+
+
+def test_a_queued_job_a_worker_popped_and_dropped_is_enqueued_again_but_not_one_pushed_a_moment_ago(
+	worker_factory,
+):
+	from datetime import datetime, timedelta, timezone
+
+	from frappe.utils.background_jobs import get_queue, get_redis_conn
+	from rq.job import Job
+
+	from async_jobs.engine.control import lifeline
+
+	old, fresh = enqueue("add", {"a": 1, "b": 1}), enqueue("add", {"a": 2, "b": 2})
+	# What a worker killed between popping a job and starting it leaves: the RQ job "queued", out of its queue.
+	for name, age in ((old, world.LIFELINE_STALE + 5), (fresh, 0)):
+		job = Job.fetch(row(name).rq_job_id, connection=get_redis_conn())
+		get_queue("short").remove(job.id)
+		job.enqueued_at = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=age)
+		job.save()
+	frappe.db.sql(
+		"UPDATE `tabAsync Job` SET modified = modified - INTERVAL 1 MINUTE WHERE name IN %s", ((old, fresh),)
+	)
+	frappe.db.commit()
+
+	assert (
+		lifeline.reconcile()["recovered"] == 1
+	)  # the old one only: the fresh one may be in a live worker's hands
+	frappe.db.commit()
+	assert row(fresh).recovered == 0
+	worker_factory()
+	finished = wait_for_status(old, "Finished", timeout=60)
+	assert json.loads(finished.result) == 2 and finished.recovered == 1
+	Job.fetch(row(fresh).rq_job_id, connection=get_redis_conn()).delete()
+	frappe.db.delete("Async Job", fresh)
+	frappe.db.commit()

@@ -86,9 +86,7 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 	)
 	queue_lengths: dict[str, int] = {}
 	for row, facts in zip(waiting, rq_states([r.rq_job_id for r in waiting], conn), strict=True):
-		dropped = row.status == JobStatus.QUEUED and taken_and_dropped(
-			row, facts[0], facts[3], conn, queue_lengths
-		)
+		dropped = row.status == JobStatus.QUEUED and taken_and_dropped(row, facts, conn, queue_lengths, stale)
 		if (
 			facts[0] in WILL_RUN
 			and not died_before_recording(row.rq_job_id, facts, conn, stale)
@@ -145,19 +143,25 @@ def _rq_state(rq_id: str | None, conn) -> tuple[str | None, str | None]:
 
 
 def rq_states(rq_ids: list[str | None], conn) -> list[tuple[str | None, ...]]:
-	"""The RQ status, start time, worker and queue of many jobs in one round trip (all None: RQ has no such job)."""
+	"""The RQ status, start time, worker, queue and enqueue time of many jobs in one round trip (all None: RQ has no
+	such job)."""
 	pipe = conn.pipeline(transaction=False)
 	for rq_id in rq_ids:
-		pipe.hmget(Job.key_for(rq_id or "-"), "status", "started_at", "worker_name", "origin")
+		pipe.hmget(Job.key_for(rq_id or "-"), "status", "started_at", "worker_name", "origin", "enqueued_at")
 	return [tuple(v.decode() if v else None for v in values) for values in pipe.execute()]
 
 
-def taken_and_dropped(row, rq_state: str | None, origin: str | None, conn, queue_lengths: dict) -> bool:
-	"""RQ says a queued job of ours is queued, but its queue is empty and it is not delayed: a worker popped it and
-	died before starting it (killed in that instant, say), and no worker will ever see it. Enqueuing it again is
-	safe for the same reason as in died_before_recording. Only an empty queue is taken as proof (one LLEN per queue
-	and pass): a job in a long queue is never searched for."""
+def taken_and_dropped(row, rq_facts: tuple, conn, queue_lengths: dict, stale: float) -> bool:
+	"""RQ says a queued job of ours is queued, but its queue is empty, it is not delayed and it was enqueued more
+	than `stale` seconds ago: a worker popped it and died before starting it (killed in that instant, say), and no
+	worker will ever see it. (A live worker moves a job it popped to started within milliseconds; a job pushed a
+	moment ago may be in exactly that instant.) Enqueuing it again is safe for the same reason as in
+	died_before_recording. Only an empty queue is taken as proof (one LLEN per queue and pass): a job in a long
+	queue is never searched for."""
+	rq_state, _started, _worker, origin, enqueued = rq_facts
 	if rq_state != "queued" or not origin or conn.zscore(DELAYED_KEY, row.rq_job_id) is not None:
+		return False
+	if not _older_than(enqueued, stale, conn):
 		return False
 	if origin not in queue_lengths:
 		queue_lengths[origin] = conn.llen(f"rq:queue:{origin}")
@@ -170,17 +174,22 @@ def died_before_recording(rq_id: str, rq_facts: tuple, conn, stale: float) -> bo
 	The worker is asked for by its RQ name, wherever it runs (workers.holds); an RQ job without one is judged by
 	how long ago it started, on the Redis server's clock. Enqueuing it again is safe: whichever push records
 	the start first runs, any other finds the row started and does nothing. `rq_facts`: rq_states() of it."""
-	rq_state, rq_started, rq_worker, _origin = rq_facts
+	rq_state, rq_started, rq_worker, _origin, _enqueued = rq_facts
 	if rq_state != "started":
 		return False
 	if rq_worker:
 		return not rq_workers.holds(conn, rq_worker, rq_id)
+	return _older_than(rq_started, stale, conn)
+
+
+def _older_than(rq_time: str | None, seconds: float, conn) -> bool:
+	"""Whether an RQ timestamp lies more than `seconds` back, on the Redis server's clock (False if it is none)."""
 	try:
-		started = datetime.strptime(rq_started or "", "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+		then = datetime.strptime(rq_time or "", "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 	except ValueError:
 		return False
-	seconds, micros = conn.time()
-	return seconds + micros / 1e6 - started.timestamp() > stale
+	now, micros = conn.time()
+	return now + micros / 1e6 - then.timestamp() > seconds
 
 
 def _reason(exc_info: str | None) -> str | None:
