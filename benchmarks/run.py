@@ -10,9 +10,11 @@
 6. batch             100,000 records in chunks of 100 by 1 and 2 workers, and the plain fan-out (benchmarks/batch.py)
 7. prune             batched retention pruning vs one unbounded DELETE of 200,000 old rows, a writer inserting meanwhile
 8. fast              the fast worker vs `bench worker`: no-op and realistic jobs, plain and tracked (fast_worker.py)
+9. observe           observing every plain job: on vs off, one worker of each kind (observe.py)
 """
 
 import argparse
+import os
 import sys
 import time
 
@@ -23,6 +25,7 @@ from rq import Queue
 
 import async_jobs
 from benchmarks import fast_worker
+from benchmarks import observe as observe_benchmark
 from benchmarks import prune as prune_benchmark
 from benchmarks.batch import batch_throughput
 from benchmarks.queries import queries, timed
@@ -223,9 +226,10 @@ def main():
 	parser.add_argument(
 		"--only",
 		nargs="*",
-		default=["enqueue", "throughput", "progress", "queries", "batch", "prune", "fast"],
+		default=["enqueue", "throughput", "progress", "queries", "batch", "prune", "fast", "observe"],
 	)
 	args = parser.parse_args()
+	os.chdir(harness.SITES)  # Frappe's logs are found from the sites folder (../logs), as in the tests
 	frappe.init(site=harness.SITE, sites_path=str(harness.SITES))
 	frappe.connect()
 	frappe.set_user("Administrator")
@@ -239,6 +243,7 @@ def main():
 			"batch": 5_000,
 			"prune": 20_000,
 			"fast": (60, 600),
+			"observe": (60, 600),
 		}
 		if args.quick
 		else {
@@ -249,6 +254,7 @@ def main():
 			"batch": 100_000,
 			"prune": 200_000,
 			"fast": (300, 3000),
+			"observe": (300, 3000),
 		}
 	)
 	steps = {
@@ -259,6 +265,7 @@ def main():
 		"batch": batch_throughput,
 		"prune": prune_benchmark.compare,
 		"fast": fast_worker.compare,
+		"observe": observe_benchmark.compare,
 	}
 	for name in args.only:
 		steps[name](table, sizes[name])
