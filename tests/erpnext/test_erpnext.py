@@ -191,7 +191,7 @@ def test_the_job_monitor_shows_erpnexts_repost_and_a_failing_plain_job_with_thei
 		page.wait_for_url("**/app**", timeout=60_000)
 		page.goto(f"{web}/app/job-monitor")
 		page.wait_for_selector(".aj-recent", timeout=60_000)
-		page.select_option('[data-fieldname="kind"] select', "Observed")
+		page.select_option("select:has(option[value='Observed'])", "Observed")
 		recent = page.locator(f'.aj-recent tr[data-job="{repost.name}"]')
 		failure = page.locator(f'.aj-failed tr[data-job="{failing}"]')
 		recent.wait_for(timeout=30_000)

@@ -83,12 +83,13 @@ class Observed:
 		finished = bool(total) and flt(done) >= flt(total)
 		if finished or now - self._published >= progress.PUBLISH_EVERY:
 			self._published = now
+			# To the owner and the managers only: the document's own page already shows Frappe's progress.
 			job = frappe._dict(
 				name=self.name,
 				job_type=self.job_type,
 				owner=self.owner,
-				reference_doctype=self.reference[0] if self.reference else None,
-				reference_name=self.reference[1] if self.reference else None,
+				reference_doctype=None,
+				reference_name=None,
 			)
 			progress.publish(progress.EVENT, job, done, total, self.percent(), self.message)
 		if finished or now - self._persisted >= progress.PERSIST_EVERY:
