@@ -52,9 +52,10 @@ def my_jobs(
 	reference_name: str | None = None,
 	limit: int = 20,
 	start: int = 0,
+	kind: str | None = None,
 ) -> list[dict]:
-	"""The session user's jobs (managers: everyone's, or one owner's), newest first."""
-	filters = jobs.visible_filters(status, job_type, queue, owner, reference_doctype, reference_name)
+	"""The session user's jobs (managers: everyone's, or one owner's), newest first; `kind`: Tracked or Observed."""
+	filters = jobs.visible_filters(status, job_type, queue, owner, reference_doctype, reference_name, kind)
 	return jobs.list_jobs(filters, limit, start)
 
 
@@ -90,11 +91,13 @@ def monitor(
 	queue: str | None = None,
 	owner: str | None = None,
 	since_hours: int = 24,
+	kind: str | None = None,
 ) -> dict:
-	"""The Job Monitor's data: the session user's jobs (managers: everyone's), queues and charts."""
+	"""The Job Monitor's data: the session user's jobs (managers: everyone's), queues and charts; `kind`: Tracked
+	(started through async_jobs) or Observed (Frappe's and other apps' own jobs)."""
 	permissions.check_logged_in()
 	return overview(
-		{"status": status, "job_type": job_type, "queue": queue, "owner": owner},
+		{"status": status, "job_type": job_type, "queue": queue, "owner": owner, "kind": kind},
 		min(max(since_hours, 1), 24 * 31),
 	)
 

@@ -35,6 +35,12 @@ has_permission = {
 	"Async Job Batch": "async_jobs.engine.submit.permissions.has_permission",
 }
 
+# Every plain RQ job of the site (Frappe's, ERPNext's, scheduled jobs) is observed in its work horse: a ledger
+# row marked Observed (async_jobs/engine/run/observe.py). Error Log inserts tell an observed failure its Error Log.
+before_job = ["async_jobs.engine.run.observe.before_job"]
+after_job = ["async_jobs.engine.run.observe.after_job"]
+doc_events = {"Error Log": {"after_insert": "async_jobs.engine.run.observe.error_logged"}}
+
 # A job or batch about a document never blocks deleting that document (its reference is a Dynamic Link)
 ignore_links_on_delete = ["Async Job", "Async Job Batch"]
 

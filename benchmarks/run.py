@@ -11,6 +11,7 @@
 7. prune             batched retention pruning vs one unbounded DELETE of 200,000 old rows, a writer inserting meanwhile
 8. fast              the fast worker vs `bench worker`: no-op and realistic jobs, plain and tracked (fast_worker.py)
 9. budget            where a no-op job's time goes on the fast worker, plain and tracked, from a profile (budget.py)
+10. observe          observing every plain job: on vs off, one worker of each kind (observe.py)
 """
 
 import argparse
@@ -25,6 +26,7 @@ from rq import Queue
 
 import async_jobs
 from benchmarks import fast_worker
+from benchmarks import observe as observe_benchmark
 from benchmarks import prune as prune_benchmark
 from benchmarks.batch import batch_throughput
 from benchmarks.budget import budget
@@ -235,7 +237,17 @@ def main():
 	parser.add_argument(
 		"--only",
 		nargs="*",
-		default=["enqueue", "throughput", "progress", "queries", "batch", "prune", "fast", "budget"],
+		default=[
+			"enqueue",
+			"throughput",
+			"progress",
+			"queries",
+			"batch",
+			"prune",
+			"fast",
+			"budget",
+			"observe",
+		],
 	)
 	args = parser.parse_args()
 	os.chdir(harness.SITES)  # Frappe's loggers write to ../logs from the sites folder, as under bench
@@ -253,6 +265,7 @@ def main():
 			"prune": 20_000,
 			"fast": (60, 600),
 			"budget": 200,
+			"observe": (60, 600),
 		}
 		if args.quick
 		else {
@@ -264,6 +277,7 @@ def main():
 			"prune": 200_000,
 			"fast": (300, 3000),
 			"budget": 1000,
+			"observe": (300, 3000),
 		}
 	)
 	steps = {
@@ -275,6 +289,7 @@ def main():
 		"prune": prune_benchmark.compare,
 		"fast": fast_worker.compare,
 		"budget": budget,
+		"observe": observe_benchmark.compare,
 	}
 	for name in args.only:
 		steps[name](table, sizes[name])

@@ -233,3 +233,36 @@ def mark_rows(names: list[str], doctype: str = "AJ Bench Row") -> int:
 	for name in names:
 		frappe.db.set_value(doctype, name, "processed", 1, update_modified=False)
 	return len(names)
+
+
+# Plain frappe.enqueue jobs the ledger observes (tests/run/test_observe.py) -------------------------------------
+def plain_ok(marker: str, password: str | None = None) -> str:
+	"""A plain job that succeeds (its `password` argument must reach the ledger redacted)."""
+	record_marker(marker)
+	return marker
+
+
+def plain_fail(marker: str) -> None:
+	raise ValueError(f"plain job {marker} failed on purpose")
+
+
+def plain_progress(steps: int, delay: float, marker: str) -> None:
+	"""Report progress as Frappe's own jobs do (frappe.publish_progress), then wait for the test's go."""
+	for i in range(steps):
+		frappe.publish_progress(
+			100 * (i + 1) / steps, title="Plain job", description=f"{marker} step {i + 1}"
+		)
+		time.sleep(delay)
+	deadline = time.monotonic() + 60
+	while not frappe.cache.get(f"aj-go:{marker}") and time.monotonic() < deadline:
+		time.sleep(0.05)
+
+
+def scheduled_tick() -> None:
+	"""Run by a test's Scheduled Job Type through Frappe's scheduler path."""
+	record_marker("scheduled_tick")
+
+
+def scheduled_fail() -> None:
+	"""A scheduled job whose failure Frappe swallows (only its Scheduled Job Log says Failed)."""
+	raise RuntimeError("scheduled job failed on purpose")

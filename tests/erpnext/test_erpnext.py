@@ -65,9 +65,12 @@ def _riv_status(name: str) -> str:
 
 @pytest.mark.worker
 @pytest.mark.parametrize("kind", ["bench", "fast"])
-def test_a_backdated_stock_entrys_repost_runs_to_completed_on_a_real_worker(erpnext_site, kind, empty_queues):
+def test_a_backdated_stock_entrys_repost_runs_to_completed_on_a_real_worker(
+	erpnext_site, kind, empty_queues, stager
+):
 	"""ERPNext's Repost Item Valuation, queued by a backdated Stock Entry and started as ERPNext's own button does
-	(its Scheduled Job Type enqueued through frappe.enqueue), is run to Completed by each worker kind."""
+	(its Scheduled Job Type enqueued through frappe.enqueue), is run to Completed by each worker kind — and the
+	ledger observed that job: a Finished row of kind Observed naming its Scheduled Job Type."""
 	warehouse = frappe.db.get_value(
 		"Warehouse", {"company": erpnext_site.name, "is_group": 0, "warehouse_name": "Stores"}, "name"
 	)
@@ -105,8 +108,100 @@ def test_a_backdated_stock_entrys_repost_runs_to_completed_on_a_real_worker(erpn
 			lambda: _riv_status(repost) == "Completed", timeout=180, message=f"{repost} Completed"
 		)
 		assert harness.wait_for(repost_job_ended, timeout=60, message="the repost job's end") == ["Complete"]
+		row = harness.wait_for(
+			lambda: _observed_repost(asked, "Finished"), timeout=60, message="the observed repost row"
+		)
 	finally:
 		worker.stop()
+	assert row.job_type == REPOST_METHOD and row.owner == "Administrator" and row.worker == worker.rq_name
+	assert row.started_at >= row.queued_at and row.ended_at >= row.started_at
+
+
+REPOST_METHOD = "erpnext.stock.doctype.repost_item_valuation.repost_item_valuation.repost_entries"
+
+
+def _observed_repost(since, *statuses: str):
+	frappe.db.rollback()
+	rows = frappe.get_all(
+		"Async Job",
+		filters={
+			"kind": "Observed",
+			"scheduled_job_type": "repost_item_valuation.repost_entries",
+			"creation": [">=", since],
+			"status": ["in", statuses],
+		},
+		fields=["*"],
+		order_by="creation desc",
+		limit=1,
+	)
+	return rows[0] if rows else None
+
+
+@pytest.mark.worker
+@pytest.mark.browser
+def test_the_job_monitor_shows_erpnexts_repost_and_a_failing_plain_job_with_their_end_states(
+	erpnext_site, empty_queues, stager, browser, web, screenshot_dir
+):
+	"""Done-when of "See every job of the site": a backdated Stock Entry's repost (ERPNext's own job) and a failing
+	plain frappe.enqueue job, both observed, show in the Job Monitor with their end states (filtered by kind)."""
+	from frappe.utils.background_jobs import enqueue as frappe_enqueue
+
+	from tests.support import world
+
+	warehouse = frappe.db.get_value(
+		"Warehouse", {"company": erpnext_site.name, "is_group": 0, "warehouse_name": "Stores"}, "name"
+	)
+	item = _item()
+	_receipt(erpnext_site, item, warehouse, 10, 100, nowdate())
+	_receipt(erpnext_site, item, warehouse, 5, 80, add_days(nowdate(), -3))
+	frappe.db.commit()
+	worker = harness.start_worker()
+	try:
+		from erpnext.stock.doctype.repost_item_valuation.repost_item_valuation import (
+			execute_repost_item_valuation,
+		)
+
+		asked = frappe.utils.now_datetime()
+		execute_repost_item_valuation()
+		marker = f"monitor-{uuid.uuid4().hex[:8]}"
+		frappe_enqueue("async_jobs.testing.jobs.plain_fail", queue="short", marker=marker)
+		frappe.db.commit()
+		repost = harness.wait_for(
+			lambda: _observed_repost(asked, "Finished"), timeout=180, message="the repost"
+		)
+
+		def failed():
+			frappe.db.rollback()
+			return frappe.db.get_value(
+				"Async Job",
+				{"kind": "Observed", "error": ["like", f"%{marker}%"], "status": "Failed"},
+				"name",
+			)
+
+		failing = harness.wait_for(failed, timeout=60, message="the failing plain job")
+	finally:
+		worker.stop()
+	context = browser.new_context(viewport={"width": 1400, "height": 1000})
+	try:
+		page = context.new_page()
+		page.goto(f"{web}/login")
+		page.fill("#login_email", world.MANAGER)
+		page.fill("#login_password", world.PASSWORD)
+		page.click(".btn-login")
+		page.wait_for_url("**/app**", timeout=60_000)
+		page.goto(f"{web}/app/job-monitor")
+		page.wait_for_selector(".aj-recent", timeout=60_000)
+		page.select_option("select:has(option[value='Observed'])", "Observed")
+		recent = page.locator(f'.aj-recent tr[data-job="{repost.name}"]')
+		failure = page.locator(f'.aj-failed tr[data-job="{failing}"]')
+		recent.wait_for(timeout=30_000)
+		failure.wait_for(timeout=30_000)
+		assert "Finished" in recent.inner_text() and REPOST_METHOD in recent.inner_text()
+		assert "Failed" in failure.inner_text() and marker in failure.inner_text()
+		assert "observed" in recent.inner_text() and not failure.locator("button[data-action]").count()
+		page.screenshot(path=str(screenshot_dir / "erpnext-observed-jobs-monitor.png"), full_page=True)
+	finally:
+		context.close()
 
 
 def _set_common_config(key: str, value) -> None:

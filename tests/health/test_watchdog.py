@@ -267,3 +267,26 @@ def test_a_scheduled_job_failing_its_last_runs_raises_an_alert_that_clears_after
 	finally:
 		frappe.db.delete("Scheduled Job Log", {"scheduled_job_type": PRUNE_JOB})
 		frappe.db.commit()
+
+
+def test_observed_jobs_count_toward_the_failure_rate():
+	"""The failure-rate alert judges every job of the site: observed failures (plain and scheduled jobs) count."""
+	import uuid
+
+	from async_jobs.engine.ledger import observed
+
+	now = now_datetime()
+	failed_before, ended_before = queues.gather_failures(now - timedelta(seconds=1), 10)
+	tag = uuid.uuid4().hex[:8]
+	rows = [
+		{"name": observed.row_name(f"site::aj-rate-{tag}-{i}", tag), "status": status, "job_type": "aj-rate"}
+		for i, status in enumerate(["Failed", "Timed Out", "Lost", "Finished"])
+	]
+	observed.upsert(rows)
+	frappe.db.commit()
+	try:
+		failed, ended = queues.gather_failures(now - timedelta(seconds=1), 10)
+		assert (failed - failed_before, ended - ended_before) == (3, 4)
+	finally:
+		frappe.db.delete("Async Job", {"name": ["in", [row["name"] for row in rows]]})
+		frappe.db.commit()

@@ -140,3 +140,37 @@ def test_the_monthly_report_is_a_pdf_attachment_with_the_months_numbers(february
 	for expected in ("February 2020", "aj-rep-import", "aj-rep-sync", "ValueError: boom", "KeyError", "p95"):
 		assert expected in text, expected
 	assert "0.50" in text and "0.95" in text and "99.00" in text  # wait p50, wait p95, run p99
+
+
+def test_the_digest_counts_observed_jobs_apart_from_tracked_ones():
+	"""Observed rows (the site's plain and scheduled jobs) are in the digest, and counted as their own kind."""
+	from async_jobs.engine.ledger import observed
+
+	march = datetime(2020, 3, 10)
+	period = (march, march + timedelta(days=1))
+	frappe.db.sql("DELETE FROM `tabAsync Job` WHERE creation >= %s AND creation < %s", period)
+	insert_jobs([{"creation": march + timedelta(hours=1), "status": "Finished", "job_type": "aj-rep-kind"}])
+	observed.upsert(
+		[
+			{
+				"name": observed.row_name(f"site::aj-rep-{i}", str(i)),
+				"status": status,
+				"job_type": "aj-rep-plain",
+				"queued_at": march + timedelta(hours=2),
+				"ended_at": march + timedelta(hours=2),
+			}
+			for i, status in enumerate(["Finished", "Failed", "Timed Out"])
+		]
+	)
+	frappe.db.commit()
+	try:
+		assert stats.by_kind(*period) == {
+			"Tracked": {"total": 1, "failed": 0},
+			"Observed": {"total": 3, "failed": 2},
+		}
+		subject, body = digest.render(period[1])
+		assert "4 jobs, 2 failed" in subject
+		assert "Started through async_jobs: 1 (0 failed)" in body and ": 3 (2 failed)" in body
+	finally:
+		frappe.db.sql("DELETE FROM `tabAsync Job` WHERE creation >= %s AND creation < %s", period)
+		frappe.db.commit()

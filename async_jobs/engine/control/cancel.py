@@ -5,6 +5,7 @@ import frappe
 from frappe import _
 
 from async_jobs.engine.ledger import lifecycle
+from async_jobs.engine.ledger.observed import KIND_OBSERVED
 from async_jobs.engine.ledger.status import WAITING, JobStatus
 from async_jobs.engine.run.ended import attempt_ended
 from async_jobs.engine.run.progress import cancel_key
@@ -16,9 +17,18 @@ CANCEL_FLAG_TTL = 24 * 3600
 def cancel_job(name: str, settle_batch: bool = True) -> str:
 	"""Cancel job `name`; return its status afterwards. Ended jobs are left as they are. A batch child's batch is
 	settled after the commit, unless the caller (cancelling the whole batch) does it once at the end."""
-	row = frappe.db.get_value("Async Job", name, ["status", "rq_job_id"], as_dict=True, for_update=True)
+	row = frappe.db.get_value(
+		"Async Job", name, ["status", "rq_job_id", "kind"], as_dict=True, for_update=True
+	)
 	if not row:
 		frappe.throw(_("Async Job {0} not found").format(name), frappe.DoesNotExistError)
+	if row.kind == KIND_OBSERVED:
+		frappe.throw(
+			_(
+				"Job {0} was not started through async_jobs (it is observed): cancel it from the RQ Job list."
+			).format(name),
+			frappe.ValidationError,
+		)
 	status = JobStatus(row.status)
 	by = _("Cancelled by {0}").format(frappe.session.user)
 	if status in WAITING:

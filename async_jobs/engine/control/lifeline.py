@@ -8,6 +8,9 @@
   started, or was started by a work horse that died before recording the start are enqueued again from their
   encrypted arguments; after three such recoveries, or without arguments, a job ends Lost.
 
+Observed jobs (Frappe's own, not enqueued through async_jobs) are never retried or recovered: each pass also
+records their events and ends what their horses could not record (control/observed.py).
+
 Runs per site: from the stager process every few seconds and from the site scheduler every minute.
 """
 
@@ -23,8 +26,10 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from async_jobs.engine.batches.settle import settle_pending
+from async_jobs.engine.control import observed
 from async_jobs.engine.ledger import lifecycle, settings
 from async_jobs.engine.ledger.errors import HardTimeout, WorkerLost
+from async_jobs.engine.ledger.observed import KIND_OBSERVED
 from async_jobs.engine.ledger.redact import redact_text
 from async_jobs.engine.ledger.status import TRANSITIONS, WAITING, JobStatus
 from async_jobs.engine.retry.outcome import decide
@@ -68,7 +73,10 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 	"""One pass over this site's started jobs and (unless told not to) its waiting jobs; returns counts."""
 	counts = {"lost": 0, "killed": 0, "recovered": 0, "gone": 0, "batches": 0, "errors": 0}
 	conn, stale = get_redis_conn(), stale_after()
-	for row in frappe.get_all("Async Job", filters={"status": JobStatus.STARTED.value}, fields=FIELDS):
+	tracked = {"kind": ["!=", KIND_OBSERVED]}  # observed jobs are judged by control/observed.py
+	for row in frappe.get_all(
+		"Async Job", filters={"status": JobStatus.STARTED.value, **tracked}, fields=FIELDS
+	):
 		with _one_row(row, counts):
 			verdict = examine_started(row, conn, stale)
 			if verdict == "kill":
@@ -76,12 +84,13 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 			elif verdict:
 				counts["lost"] += record_lost(row, verdict)
 	counts["batches"] = settle_pending()
+	counts["observed"] = _observed(conn, stale)
 	if not recover_waiting:
 		return counts
 	cutoff = now_datetime() - timedelta(seconds=recover_after())
 	waiting = frappe.get_all(
 		"Async Job",
-		filters={"status": ["in", [s.value for s in WAITING]], "modified": ["<", cutoff]},
+		filters={"status": ["in", [s.value for s in WAITING]], "modified": ["<", cutoff], **tracked},
 		fields=["name", "status", "rq_job_id", "recovered", "run_at"],
 	)
 	queue_lengths: dict[str, int] = {}
@@ -97,6 +106,21 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 		with _one_row(row, counts):
 			counts[key] += recover(row)
 	return counts
+
+
+def _observed(conn, stale: float) -> int:
+	"""The observed jobs' pass (their events, waiting jobs, ends no horse recorded); its trouble is logged and
+	never stops the tracked jobs' pass."""
+	try:
+		return observed.reconcile(conn, stale)["ended"]
+	except Exception:
+		frappe.db.rollback()
+		frappe.log_error(
+			title="async_jobs: the lifeline could not reconcile observed jobs",
+			message=redact_text(traceback.format_exc()),
+		)
+		frappe.db.commit()
+		return 0
 
 
 @contextmanager

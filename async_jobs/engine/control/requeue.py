@@ -6,6 +6,7 @@ import frappe
 from frappe import _
 
 from async_jobs.engine.ledger import lifecycle
+from async_jobs.engine.ledger.observed import KIND_OBSERVED
 from async_jobs.engine.ledger.status import RETRYABLE_BY_HAND
 from async_jobs.engine.retry.policy import RetryPolicy
 from async_jobs.engine.run.progress import cancel_key
@@ -18,6 +19,13 @@ MAX_BULK = 1000
 
 def requeue_by_hand(name: str) -> None:
 	"""requeue_job(), with a clear error when the job cannot be retried."""
+	if frappe.db.get_value("Async Job", name, "kind") == KIND_OBSERVED:
+		frappe.throw(
+			_(
+				"Job {0} was not started through async_jobs (it is observed): async_jobs cannot run it again."
+			).format(name),
+			frappe.ValidationError,
+		)
 	if not frappe.db.get_value("Async Job", name, "encrypted_arguments"):
 		frappe.throw(
 			_("Job {0} cannot be retried: its arguments were not kept").format(name), frappe.ValidationError

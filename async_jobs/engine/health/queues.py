@@ -1,6 +1,6 @@
 """Queue health: per RQ queue the backlog, the age of its oldest waiting job and its workers, and the share of
-tracked jobs that failed lately, judged against the thresholds in Async Jobs Settings (0 turns a check off).
-Queues are the bench's (Redis is shared by its sites); the failure rate is this site's ledger."""
+jobs (tracked and observed) that failed lately, judged against the thresholds in Async Jobs Settings (0 turns a
+check off). Queues are the bench's (Redis is shared by its sites); the failure rate is this site's ledger."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -93,7 +93,7 @@ def failure_finding(failed: int, ended: int, config) -> Finding | None:
 	return Finding(
 		"failure-rate",
 		_("{0:.0f} % of the jobs of the last {1} minutes failed").format(rate, config.failure_window_minutes),
-		_("{0} of {1} tracked jobs that ended failed (threshold {2:g} %).").format(
+		_("{0} of {1} jobs that ended failed (threshold {2:g} %).").format(
 			failed, ended, config.max_failure_rate
 		),
 		_(

@@ -1,4 +1,6 @@
-"""The only writer of Async Job status: each verb is one compare-and-set UPDATE guarded by the transition table.
+"""The only writer of tracked jobs' status: each verb is one compare-and-set UPDATE guarded by the transition table
+(observed jobs — Frappe's own, not enqueued through async_jobs — have their own writer, observed.py, and no verb
+here changes them).
 
 A transition that loses a race (the job was cancelled while a worker picked it up, say) changes nothing and
 returns False, so callers never overwrite a state they did not expect. A batch child's end (or its retry by hand)
@@ -63,7 +65,11 @@ def _build(
 			raise ValueError(f"bad field name {field!r}")
 		assignments.append(f"`{field}` = %(f{i})s")
 		values[f"f{i}"] = value
-	sql = f"UPDATE {TABLE} SET {', '.join(assignments)} WHERE name = %(name)s AND status IN %(sources)s"
+	# Observed rows (ledger/observed.py) are Frappe's jobs, not ours: no verb moves them.
+	sql = (
+		f"UPDATE {TABLE} SET {', '.join(assignments)}"
+		" WHERE name = %(name)s AND status IN %(sources)s AND COALESCE(kind, '') <> 'Observed'"
+	)
 	if attempt is not None:
 		sql += " AND attempts = %(attempt)s"
 		values["attempt"] = attempt

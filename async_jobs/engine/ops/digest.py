@@ -20,6 +20,7 @@ def context(now: datetime) -> dict:
 		"start": start,
 		"end": now,
 		"by_status": stats.by_status(start, now),
+		"by_kind": stats.by_kind(start, now),
 		"by_type": stats.by_type(start, now),
 		"failures": stats.top_failures(start, now),
 		"alerts": alerts.open_alerts(),

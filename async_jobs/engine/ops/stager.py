@@ -1,5 +1,6 @@
 """The stager process (`bench async-jobs stager`, one per bench or per host): moves due delayed jobs onto their
-queues about every second, and runs the lifeline over every site with async_jobs every few seconds — and the
+queues about every second, writes the observed jobs' events into each site's ledger about every second, and runs
+the lifeline over every site with async_jobs every few seconds — and the
 watchdog every 5 minutes, so that a disabled or stuck scheduler (which cannot report itself) is still noticed."""
 
 import time
@@ -8,10 +9,11 @@ import frappe
 from frappe.utils import get_sites
 from frappe.utils.background_jobs import get_redis_conn
 
-from async_jobs.engine.control import lifeline
+from async_jobs.engine.control import lifeline, observed
 from async_jobs.engine.health import watchdog
 from async_jobs.engine.ops import operations
 from async_jobs.engine.transport import delayed
+from async_jobs.engine.transport import observed as observed_channel
 
 logger = frappe.logger("async_jobs.stager", allow_site=False)
 
@@ -32,8 +34,11 @@ def run_stager(interval: float = 1.0, lifeline_every: float = 10.0, stop=lambda:
 				delayed.stage_due()
 				due = delayed.next_due()
 				wait = interval if due is None else min(interval, max(0.05, due))
+				observing = observed_channel.pending(get_redis_conn(), list(_observing_sites))
 		except Exception:
+			observing = {}
 			logger.exception("staging delayed jobs failed")  # Redis restarting: try again next round
+		record_observed(observing)
 		if time.monotonic() >= next_lifeline:
 			reconcile_all_sites()
 			next_lifeline = time.monotonic() + lifeline_every
@@ -44,6 +49,20 @@ def run_stager(interval: float = 1.0, lifeline_every: float = 10.0, stop=lambda:
 
 
 _last_recovery: dict[str, float] = {}
+_observing_sites: set[str] = set()  # sites with async_jobs, as the last lifeline pass found them
+
+
+def record_observed(sites: dict[str, int]) -> None:
+	"""Write the observed jobs' events of each site that has some into its ledger (about every second)."""
+	for site in sites:
+		try:
+			frappe.init(site=site)
+			frappe.connect()
+			observed.record()
+		except Exception:
+			logger.exception(f"recording observed jobs failed for {site}")
+		finally:
+			frappe.destroy()
 
 
 def reconcile_all_sites() -> dict[str, dict]:
@@ -57,6 +76,7 @@ def reconcile_all_sites() -> dict[str, dict]:
 			frappe.init(site=site)
 			frappe.connect()
 			if "async_jobs" in frappe.get_installed_apps():
+				_observing_sites.add(site)
 				due = time.monotonic() - _last_recovery.get(site, 0) >= lifeline.recover_after()
 				results[site] = lifeline.reconcile(recover_waiting=due)
 				if due:

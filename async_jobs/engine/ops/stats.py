@@ -21,6 +21,20 @@ def by_status(start: datetime, end: datetime) -> dict[str, int]:
 	return {status: count for status, count in rows}
 
 
+def by_kind(start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+	"""Jobs and failed jobs per kind: Tracked (started through async_jobs) and Observed (the site's other jobs)."""
+	rows = frappe.db.sql(
+		f"""SELECT COALESCE(kind, 'Tracked') AS kind, COUNT(*) AS total, SUM(status IN %(failed)s) AS failed
+		FROM `tabAsync Job` WHERE {PERIOD} GROUP BY COALESCE(kind, 'Tracked')""",
+		{"start": start, "end": end, "failed": FAILED},
+		as_dict=True,
+	)
+	counts = {kind: {"total": 0, "failed": 0} for kind in ("Tracked", "Observed")}
+	for row in rows:
+		counts[row.kind] = {"total": int(row.total), "failed": int(row.failed or 0)}
+	return counts
+
+
 def by_type(start: datetime, end: datetime) -> list[dict]:
 	"""One row per job type: total, finished, failed (failed, timed out, dead, lost), other; busiest first."""
 	rows = frappe.db.sql(

@@ -75,6 +75,7 @@ def enqueue(
 			"doctype": "Async Job",
 			**options.fields(at_front, reference_doctype, reference_name, batch),
 			"status": (JobStatus.SCHEDULED if when else JobStatus.QUEUED).value,
+			"kind": "Tracked",
 			"run_at": when,
 			"queued_at": None if when else now_datetime(),
 			"arguments": readable_arguments(kwargs),

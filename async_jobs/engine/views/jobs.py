@@ -3,6 +3,7 @@
 import frappe
 from frappe import _
 
+from async_jobs.engine.ledger.observed import KINDS
 from async_jobs.engine.ledger.status import JobStatus
 from async_jobs.engine.submit import permissions
 from async_jobs.engine.submit.enqueue import enqueue
@@ -12,6 +13,7 @@ SUMMARY_FIELDS = (
 	"name",
 	"job_type",
 	"status",
+	"kind",
 	"queue",
 	"owner",
 	"progress_percent",
@@ -40,6 +42,8 @@ DETAIL_FIELDS = (
 	"result",
 	"traceback",
 	"error_log",
+	"rq_job_id",
+	"scheduled_job_type",
 )
 MAX_LIST = 500
 
@@ -83,11 +87,15 @@ def visible_filters(
 	owner: str | None = None,
 	reference_doctype: str | None = None,
 	reference_name: str | None = None,
+	kind: str | None = None,
 ) -> dict:
-	"""Filters for the jobs the session user may see: own jobs, or (managers) anyone's. Checks permission."""
+	"""Filters for the jobs the session user may see: own jobs, or (managers) anyone's. Checks permission.
+	`kind`: Tracked (started through async_jobs) or Observed (any other job of the site)."""
 	permissions.check_logged_in()
 	if status and status not in {s.value for s in JobStatus}:
 		frappe.throw(_("Unknown status: {0}").format(status), frappe.ValidationError)
+	if kind and kind not in KINDS:
+		frappe.throw(_("Unknown kind: {0} (Tracked or Observed)").format(kind), frappe.ValidationError)
 	filters = {
 		key: value
 		for key, value in {
@@ -96,6 +104,7 @@ def visible_filters(
 			"queue": queue,
 			"reference_doctype": reference_doctype,
 			"reference_name": reference_name,
+			"kind": kind,
 		}.items()
 		if value
 	}

@@ -32,6 +32,7 @@ class AsyncJob(Document):
 		error: DF.SmallText | None
 		error_log: DF.Link | None
 		job_type: DF.Data | None
+		kind: DF.Literal["Tracked", "Observed"]
 		max_attempts: DF.Int
 		method: DF.Data | None
 		notify: DF.Literal["On Failure", "Always", "Never"]
@@ -49,6 +50,7 @@ class AsyncJob(Document):
 		rq_job_id: DF.Data | None
 		run_at: DF.Datetime | None
 		run_seconds: DF.Float
+		scheduled_job_type: DF.Link | None
 		started_at: DF.Datetime | None
 		status: DF.Literal[
 			"Scheduled",

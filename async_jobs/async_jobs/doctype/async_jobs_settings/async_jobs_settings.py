@@ -55,6 +55,7 @@ class AsyncJobsSettings(Document):
 		max_failure_rate: DF.Percent
 		max_wait_minutes: DF.Int
 		min_workers: DF.Int
+		observe_jobs: DF.Check
 		prune_batch_size: DF.Int
 		prune_error_log: DF.Check
 		prune_scheduled_job_log: DF.Check
@@ -101,3 +102,12 @@ class AsyncJobsSettings(Document):
 				title=_("Nobody would be alerted"),
 				indicator="orange",
 			)
+
+	def on_update(self):
+		# Work horses read observation's on/off from a Redis flag: written once this save is committed.
+		from frappe.utils.background_jobs import get_redis_conn
+
+		from async_jobs.engine.transport import observed
+
+		on, site = bool(self.observe_jobs), frappe.local.site
+		frappe.db.after_commit.add(lambda: observed.set_flag(get_redis_conn(), site, on))

@@ -39,6 +39,11 @@ async_jobs.JobMonitor = class JobMonitor {
 				{ value: "", label: __("Any status") },
 				...Object.keys(async_jobs.ui.STATUS_COLORS).map((s) => ({ value: s, label: __(s) })),
 			]),
+			kind: this.page.add_select(__("Kind"), [
+				{ value: "", label: __("Any kind") },
+				{ value: "Tracked", label: __("Tracked (async_jobs)") },
+				{ value: "Observed", label: __("Observed (Frappe, other apps)") },
+			]),
 			job_type: this.page.add_data(__("Job Type")),
 			queue: this.page.add_data(__("Queue")),
 			since_hours: this.page.add_select(__("Period"), [
@@ -152,10 +157,13 @@ async_jobs.JobMonitor = class JobMonitor {
 	job_link(job) {
 		const who = this.is_manager ? `<div class="small text-muted">${esc(job.owner)}</div>` : "";
 		return `<a href="/app/async-job/${encodeURIComponent(job.name)}">${esc(job.job_type)}</a>
-			<div class="small text-muted">${esc(job.name)} · ${esc(job.queue)}</div>${who}`;
+			<div class="small text-muted">${esc(job.name)} · ${esc(job.queue)}${
+				job.kind === "Observed" ? ` · <span class="aj-kind">${__("observed")}</span>` : ""
+			}</div>${who}`;
 	}
 
 	action_button(action, job, label) {
+		if (job.kind === "Observed") return ""; // Frappe's own jobs: async_jobs neither cancels nor retries them
 		return `<button class="btn btn-xs btn-default" data-action="${action}" data-job="${esc(job.name)}">${label}</button>`;
 	}
 
