@@ -48,14 +48,18 @@ def bar_heights(page, dataset: int) -> list[float]:
 	)
 
 
-def bars_match(heights: list[float], values: list[int]) -> bool:
-	"""Bar heights proportional to the values: each bar as high as the tallest one scaled by its value (±1 px)."""
-	if len(heights) != len(values) or not max(values):
+def bars_match(page, charts: dict) -> bool:
+	"""The jobs and failures bars as high as the API's counts on one scale (the tallest bar's px per job, ±1 px)."""
+	jobs, failures = bar_heights(page, 0), bar_heights(page, 1)
+	if (
+		len(jobs) != len(charts["jobs"])
+		or len(failures) != len(charts["failures"])
+		or not max(charts["jobs"])
+	):
 		return False
-	tallest, top = max(heights), max(values)
-	return tallest > 5 and all(
-		abs(h - tallest * v / top) <= 1.0 for h, v in zip(heights, values, strict=True)
-	)
+	scale = max(jobs) / max(charts["jobs"])
+	pairs = [*zip(jobs, charts["jobs"], strict=True), *zip(failures, charts["failures"], strict=True)]
+	return max(jobs) > 5 and all(abs(h - v * scale) <= 1.0 for h, v in pairs)
 
 
 def axis_labels(page) -> list[str]:
@@ -89,16 +93,8 @@ def test_chart_bars_match_the_api_right_after_jobs_end_and_filters_narrow_cards_
 	def agree():  # without Refresh: the jobs' ends refresh the page, charts and tables from one response
 		data = api(page, since_hours=1)
 		shown = set(section_rows(page, "recent"))
-		seen[:] = [set(ours) - shown, bar_heights(page, 0), data["charts"]["jobs"], bar_heights(page, 1)]
-		return (
-			set(ours) <= shown
-			and bars_match(bar_heights(page, 0), data["charts"]["jobs"])
-			and (
-				not max(data["charts"]["failures"])
-				or bars_match(bar_heights(page, 1), data["charts"]["failures"])
-			)
-			and data
-		)
+		seen[:] = [set(ours) - shown, bar_heights(page, 0), data["charts"], bar_heights(page, 1)]
+		return set(ours) <= shown and bars_match(page, data["charts"]) and data
 
 	try:
 		data = wait_for(
@@ -126,12 +122,35 @@ def test_chart_bars_match_the_api_right_after_jobs_end_and_filters_narrow_cards_
 	page.select_option("[data-fieldname='queue'] select", "short")
 	page.wait_for_function("() => document.querySelectorAll('.aj-queue-card').length === 1", timeout=20_000)
 	assert page.locator(".aj-queue-card").get_attribute("data-queue") == "short"
-	page.select_option("[data-fieldname='status'] select", "Failed")
-	failed = api(page, since_hours=1, queue="short", status="Failed")["charts"]
-	assert failed["jobs"] == failed["failures"] and sum(failed["jobs"]) >= 1
+	# The job type filter suggests job types; picking one narrows the tables.
+	job_type = page.locator("[data-fieldname='job_type'] input")
+	job_type.click()
+	job_type.type("testing.jobs.add")
+	page.locator("[data-fieldname='job_type'] ul li:has-text('async_jobs.testing.jobs.add')").first.click()
+	job_type.blur()
 	wait_for(
-		lambda: bars_match(bar_heights(page, 0), failed["jobs"]), timeout=20, message="the Failed-only bars"
+		lambda: page.evaluate(
+			"() => { const rows = [...document.querySelectorAll('.aj-recent tr[data-job]')];"
+			" return rows.length && rows.every(r => r.innerText.includes('async_jobs.testing.jobs.add')); }"
+		),
+		timeout=20,
+		message="Recently ended to list only the picked job type",
 	)
+	job_type.fill("")
+	job_type.blur()
+	page.select_option("[data-fieldname='status'] select", "Failed")
+	wanted = {"since_hours": "1", "queue": "short", "status": "Failed"}
+	wait_for(
+		lambda: page.evaluate("async_jobs.current_monitor.args()") == wanted,
+		timeout=20,
+		message="the filters",
+	)
+	failed = api(page, **wanted)["charts"]
+	assert failed["jobs"] == failed["failures"] and sum(failed["jobs"]) >= 1
+	try:
+		wait_for(lambda: bars_match(page, failed), timeout=20, message="the Failed-only bars")
+	except TimeoutError as e:
+		raise AssertionError(f"{e}: {bar_heights(page, 0)} {bar_heights(page, 1)} {failed}") from e
 	assert page.locator(".aj-times-note").inner_text().endswith("Failed jobs") or not failed["sample"]
 
 	# Last 7 days: one bar per day, labelled with the day.

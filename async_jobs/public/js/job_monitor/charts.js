@@ -46,6 +46,30 @@ async_jobs.MonitorCharts = class MonitorCharts {
 		return { labels, full };
 	}
 
+	// The chart's header and its body: a new frappe.Chart when the buckets change, else update() in place (the
+	// bars move from their old heights instead of redrawing from zero on every live refresh).
+	draw(which, $container, header, empty_text, shape, options) {
+		let $head = $container.find(".aj-chart-title");
+		if (!$head.length) {
+			$container.html(`<div class="aj-chart-title"></div><div class="aj-chart-body"></div>`);
+			$head = $container.find(".aj-chart-title");
+		}
+		$head.html(header);
+		const $body = $container.find(".aj-chart-body");
+		if (empty_text) {
+			this[which] = null;
+			$body.html(`<div class="aj-chart-empty text-muted" style="${EMPTY_STYLE}">${esc(empty_text)}</div>`);
+			return;
+		}
+		if (this[which] && this[which + "_shape"] === shape) {
+			this[which].update(options.data);
+			return;
+		}
+		$body.empty();
+		this[which + "_shape"] = shape;
+		this[which] = new frappe.Chart($body[0], options);
+	}
+
 	render_buckets(charts, now) {
 		const time = async_jobs.monitor_time;
 		const first = time.to_user(charts.starts[0]);
@@ -53,23 +77,17 @@ async_jobs.MonitorCharts = class MonitorCharts {
 		const total = charts.jobs.reduce((a, b) => a + b, 0);
 		const failures = charts.failures.reduce((a, b) => a + b, 0);
 		const title = __("Jobs and failures {0}", [PER[charts.bucket] || ""]);
-		this.$hours.html(`<div class="aj-chart-title">
-				<b>${esc(title)}</b> <span class="text-muted small">${esc(range)}</span>
-				<span class="aj-chart-total text-muted small">· ${esc(__("{0} jobs, {1} failed", [total, failures]))}</span>
-			</div><div class="aj-chart-body"></div>`);
-		const $body = this.$hours.find(".aj-chart-body");
-		if (!total) {
-			$body.html(`<div class="aj-chart-empty text-muted" style="${EMPTY_STYLE}">${esc(__("No jobs in this period"))}</div>`);
-			return;
-		}
+		const header = `<b>${esc(title)}</b> <span class="text-muted small">${esc(range)}</span>
+			<span class="aj-chart-total text-muted small">· ${esc(__("{0} jobs, {1} failed", [total, failures]))}</span>`;
 		const { labels, full } = this.labels(charts);
-		this.hours_chart = new frappe.Chart($body[0], {
+		this.full_labels = full;
+		this.draw("hours_chart", this.$hours, header, total ? null : __("No jobs in this period"), JSON.stringify(labels), {
 			type: "bar",
 			height: 200,
 			colors: ["blue", "red"],
 			axisOptions: { xIsSeries: 1, xAxisMode: "tick" },
 			barOptions: { spaceRatio: 0.3 },
-			tooltipOptions: { formatTooltipX: (label) => full[label] || label },
+			tooltipOptions: { formatTooltipX: (label) => this.full_labels[label] || label },
 			data: {
 				labels,
 				datasets: [
@@ -82,19 +100,13 @@ async_jobs.MonitorCharts = class MonitorCharts {
 
 	render_times(charts) {
 		const of = charts.sample_status === "Finished" ? __("finished") : __(charts.sample_status);
-		const title = __("Wait and run time");
 		const note = charts.sample
 			? __("p50 and p95 of the newest {0} {1} jobs", [charts.sample, of])
 			: __("p50 and p95");
-		this.$times.html(`<div class="aj-chart-title"><b>${esc(title)}</b>
-				<span class="aj-times-note text-muted small">${esc(note)}</span></div><div class="aj-chart-body"></div>`);
-		const $body = this.$times.find(".aj-chart-body");
-		if (!charts.sample) {
-			$body.html(`<div class="aj-chart-empty text-muted" style="${EMPTY_STYLE}">${esc(__("No {0} jobs in this period", [of]))}</div>`);
-			return;
-		}
+		const header = `<b>${esc(__("Wait and run time"))}</b> <span class="aj-times-note text-muted small">${esc(note)}</span>`;
 		const value = (v) => (v == null ? 0 : v);
-		this.times_chart = new frappe.Chart($body[0], {
+		const empty = charts.sample ? null : __("No {0} jobs in this period", [of]);
+		this.draw("times_chart", this.$times, header, empty, "wait-run", {
 			type: "bar",
 			height: 200,
 			colors: ["light-blue", "blue"],

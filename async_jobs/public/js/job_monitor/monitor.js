@@ -21,6 +21,7 @@ async_jobs.JobMonitor = class JobMonitor {
 		this.page = frappe.ui.make_app_page({ parent: wrapper, title: __("Job Monitor"), single_column: true });
 		this.is_manager = !!(frappe.boot.async_jobs || {}).is_manager;
 		this.titles = {};
+		async_jobs.current_monitor = this; // the page's one monitor (tests read its filters)
 		this.make_filters();
 		this.page.set_primary_action(__("Refresh"), () => this.refresh(), "refresh");
 		this.$body = $(`<div class="aj-monitor">
@@ -110,9 +111,11 @@ async_jobs.JobMonitor = class JobMonitor {
 	refresh() {
 		const args = this.args();
 		this.in_flight = true;
-		// frappe.call gives a jQuery promise (no .finally): a real Promise around it.
+		// Only the newest request's answer is drawn: an older one that arrives later (filters changed meanwhile)
+		// is dropped. frappe.call gives a jQuery promise (no .finally): a real Promise around it.
+		const seq = (this.seq = (this.seq || 0) + 1);
 		return Promise.resolve(frappe.call({ method: "async_jobs.api.monitor", args }))
-			.then((r) => this.render(r.message))
+			.then((r) => seq === this.seq && this.render(r.message))
 			.finally(() => (this.in_flight = false));
 	}
 
