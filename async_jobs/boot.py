@@ -3,6 +3,7 @@
 import frappe
 
 from async_jobs.engine.submit.permissions import is_manager, startable_for_user
+from async_jobs.engine.submit.registry import job_types
 
 
 def extend_bootinfo(bootinfo) -> None:
@@ -12,4 +13,6 @@ def extend_bootinfo(bootinfo) -> None:
 	for job_type in startable_for_user():
 		if job_type["button"] and job_type["reference_doctype"]:
 			buttons.setdefault(job_type["reference_doctype"], []).append(job_type)
-	bootinfo.async_jobs = {"is_manager": is_manager(), "buttons": buttons}
+	# Job types' labels, for toasts and the Job Monitor ("Background job Rebuild Stock Ledger finished").
+	titles = {spec.name: spec.label for spec in job_types().values() if spec.label}
+	bootinfo.async_jobs = {"is_manager": is_manager(), "buttons": buttons, "titles": titles}

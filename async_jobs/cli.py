@@ -62,7 +62,7 @@ def status() -> None:
 	click.echo(f"Ledger of this site: {ledger}")
 	workers = rq_workers.gather(frappe.utils.background_jobs.get_redis_conn())
 	echo_workers([w for w in workers if w.alive], [w for w in workers if not w.alive])
-	where = {w.name: w.where for w in workers}
+	where = {w.name: w.label for w in workers}
 	running = frappe.get_all(
 		"Async Job",
 		filters={"status": JobStatus.STARTED.value},
@@ -86,13 +86,13 @@ def echo_workers(alive: list, gone: list) -> None:
 	listed for minutes). Names identify workers; host and pid say where they run (pids repeat across hosts)."""
 	click.echo(f"Workers ({len(alive)})")
 	for w in sorted(alive, key=lambda w: (w.hostname, w.pid or 0)):
-		click.echo(f"  {w.name:<34} {w.where:<28} {w.state:<9} queues {','.join(w.queues)}")
+		click.echo(f"  {w.name:<34} {w.where:<28} {w.state:<9} queues {','.join(w.queues)}  {w.label}")
 	if gone:
 		click.echo(
 			f"Gone: listed by RQ but not running ({len(gone)}): their host died, or Redis restarted under them"
 		)
 		for w in sorted(gone, key=lambda w: (w.hostname, w.pid or 0)):
-			click.echo(f"  {w.name:<34} {w.where:<28} queues {','.join(w.queues)}")
+			click.echo(f"  {w.name:<34} {w.where:<28} queues {','.join(w.queues)}  {w.label}")
 
 
 def check_health() -> int:

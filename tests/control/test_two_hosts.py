@@ -88,8 +88,8 @@ def test_two_hosts_share_the_work_and_one_recovers_the_jobs_of_the_other_when_it
 	assert {w.name for w in Worker.all(connection=get_redis_conn())} >= names_b
 	wait_for(lambda: not b.workers(), timeout=10, message="host B's workers to be seen gone")
 	shown = {r.name: r.worker_where for r in dashboard.where_running([row(n) for n in held])}
-	assert all(shown[n].startswith(f"{a.hostname} pid ") and "gone" not in shown[n] for n in on_a), shown
-	assert all(shown[n].startswith(f"{b.hostname} pid ") and shown[n].endswith(", gone") for n in on_b), shown
+	assert all(shown[n].startswith(f"{a.hostname}:") and "gone" not in shown[n] for n in on_a), shown
+	assert all(shown[n].startswith(f"{b.hostname}:") and shown[n].endswith(", gone") for n in on_b), shown
 	assert {q.name: q.workers for q in queues.gather_queues()} == {"default": 2, "long": 0, "short": 2}
 	facts = dashboard.queue_facts()
 	assert (facts["long"].workers, facts["short"].workers, facts["short"].busy) == (0, 2, 2)

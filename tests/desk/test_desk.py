@@ -104,6 +104,12 @@ def test_the_monitor_explains_why_a_job_waits_and_draws_its_charts_and_queue_car
 		assert "Delayed until" in why.inner_text()
 		assert page.locator(".aj-queue-card[data-queue='short']").count() == 1
 		assert page.locator(".aj-chart-hours svg").count() and page.locator(".aj-chart-times svg").count()
+		page.wait_for_function(  # the bars grown from zero (frappe-charts animates its first draw)
+			"() => [...document.querySelectorAll('.aj-chart-hours g.dataset-0 rect')]"
+			".some(r => parseFloat(r.getAttribute('height')) > 5)",
+			timeout=20_000,
+		)
+		page.wait_for_timeout(500)  # for the screenshot only: the animation's last frames
 		page.screenshot(path=str(screenshot_dir / "job-monitor-waiting-and-charts.png"), full_page=False)
 	finally:
 		async_jobs.cancel(name)

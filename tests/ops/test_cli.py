@@ -40,8 +40,14 @@ def test_status_lists_queues_workers_and_running_jobs_with_progress_bars(worker_
 	assert "short" in out.stdout and "workers" in out.stdout
 	(listed,) = [line for line in out.stdout.splitlines() if worker.rq_name in line]
 	assert f"{socket.gethostname()} pid {worker.pid}" in listed and "busy" in listed
+	assert f"{socket.gethostname()}:{worker.pid} (" in listed  # host:pid (kind), as the Desk shows it
 	(line,) = [line for line in out.stdout.splitlines() if job.name in line]
-	assert "[#" in line and "%" in line and "step" in line and f"on {socket.gethostname()} pid" in line
+	assert (
+		"[#" in line
+		and "%" in line
+		and "step" in line
+		and f"on {socket.gethostname()}:{worker.pid} (" in line
+	)
 	wait_for_status(job.name, "Finished", timeout=60)
 
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import frappe
 import pytest
-from frappe.core.doctype.rq_job.rq_job import remove_failed_jobs
+from frappe.core.doctype.rq_job.rq_job import remove_failed_jobs, serialize_job
 from frappe.installer import update_site_config
 from frappe.utils.background_jobs import get_queue, get_redis_conn
 from rq.job import Job
@@ -119,3 +119,21 @@ def test_the_upgrade_patch_removes_only_this_sites_failed_entries_whose_job_is_g
 	finally:
 		conn.zrem(registry.key, gone, *kept)
 		conn.delete(Job.key_for(kept[0]))
+
+
+def test_frappes_rq_job_list_names_what_a_tracked_job_runs_and_the_rq_id_keeps_its_scheme():
+	"""Frappe's RQ Job list shows the job type (or the method), not the executor every tracked job goes through."""
+	typed = async_jobs.enqueue("aj-test-add", {"a": 1, "b": 2}, delay=600)
+	plain = async_jobs.enqueue("async_jobs.testing.jobs.add", {"a": 1, "b": 2}, delay=600)
+	frappe.db.commit()  # pushes them (held in the delayed set: no worker takes them)
+	try:
+		for job, name in ((typed, "aj-test-add"), (plain, "async_jobs.testing.jobs.add")):
+			rq_id = full_rq_job_id(job.name)
+			assert rq_id == f"{frappe.local.site}::async_job::{job.name}"
+			shown = serialize_job(Job.fetch(rq_id, connection=get_redis_conn()))
+			assert shown.job_name == name, shown.job_name
+			assert name in Job.fetch(rq_id, connection=get_redis_conn()).description
+	finally:
+		for job in (typed, plain):
+			async_jobs.cancel(job.name)
+		frappe.db.commit()

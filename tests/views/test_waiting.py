@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from async_jobs.engine.views.dashboard import percentile
+from async_jobs.engine.views.dashboard import buckets, floor, percentile
 from async_jobs.engine.views.waiting import Context, QueueFacts, why_waiting
 
 NOW = datetime(2026, 11, 29, 12, 0, 0)
@@ -48,3 +48,26 @@ def test_percentiles_use_the_nearest_rank():
 	values = list(range(1, 101))
 	assert percentile(values, 50) == 50 and percentile(values, 95) == 95 and percentile([], 50) is None
 	assert percentile([4.0], 95) == 4.0
+
+
+def test_a_delayed_jobs_reason_gives_its_time_without_microseconds_and_what_is_left():
+	run_at = NOW + timedelta(seconds=569, microseconds=886161)
+	assert why_waiting("Scheduled", run_at, None, "long", WORKERS, UP) == (
+		"Delayed until 2026-11-29 12:09:29 (in 9m 29s)"
+	)
+
+
+@pytest.mark.parametrize(
+	"hours, bucket, count, first",
+	[
+		(1, "5min", 12, datetime(2026, 11, 29, 11, 10)),
+		(24, "hour", 24, datetime(2026, 11, 28, 13, 0)),
+		(168, "day", 7, datetime(2026, 11, 23, 0, 0)),
+	],
+)
+def test_the_charts_buckets_end_with_the_current_one_and_cover_the_period(hours, bucket, count, first):
+	"""An hour in 5-minute bars, a day in hours, a week in days; the period starts where its first bar does."""
+	kind, step, n = buckets(hours)
+	now = NOW + timedelta(minutes=7, seconds=3)
+	assert (kind, n) == (bucket, count)
+	assert floor(now, kind) - step * (n - 1) == first

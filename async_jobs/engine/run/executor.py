@@ -7,6 +7,8 @@ raises is retried, failed, timed out or discarded by the job's retry policy (out
 """
 
 import json
+import os
+import socket
 import traceback
 from datetime import timedelta
 
@@ -23,7 +25,10 @@ from async_jobs.engine.retry.outcome import decide
 from async_jobs.engine.retry.policy import RetryPolicy, attempts_in_round
 from async_jobs.engine.run.ended import attempt_ended
 from async_jobs.engine.run.monitor import JobMonitor
+from async_jobs.engine.run.progress import EVENT as PROGRESS_EVENT
 from async_jobs.engine.run.progress import Progress
+from async_jobs.engine.run.progress import publish as publish_progress
+from async_jobs.engine.transport import workers as rq_workers
 from async_jobs.engine.transport.delayed import stage_due
 from async_jobs.engine.transport.dispatch import dispatch
 
@@ -69,15 +74,20 @@ def run(async_job: str, job_kwargs: dict | None = None):
 def record_started(name: str, side: SideConnection):
 	"""Record the start on frappe.db and commit: the job's own transaction has not begun yet."""
 	rq_job = get_current_job()
-	started = lifecycle.transition(name, "start", worker=getattr(rq_job, "worker_name", None))
+	worker = getattr(rq_job, "worker_name", None)
+	started = lifecycle.transition(name, "start", worker=worker)
 	frappe.db.commit()
 	if not started:
 		return None
+	if worker:  # the work horse (or the fast worker's child) is the worker's child: its parent is the worker
+		kind = os.environ.get("ASYNC_JOBS_WORKER_KIND") or "bench"
+		rq_workers.remember(rq_job.connection, worker, socket.gethostname(), os.getppid(), kind)
 	# A plain row, not a Document: loading the DocType's meta costs a forked work horse more than the rest.
 	job = frappe.db.sql(
 		f"SELECT {', '.join(ROW_FIELDS)} FROM `tabAsync Job` WHERE name = %s", name, as_dict=True
 	)[0]
 	frappe.local.async_job_progress = Progress(job, side, frappe.cache)
+	publish_progress(PROGRESS_EVENT, job, 0, None, 0.0, None, status="Started")  # the Desk shows it at once
 	return job
 
 

@@ -14,7 +14,7 @@ from async_jobs.engine.ledger.arguments import encrypt_arguments
 from async_jobs.engine.ledger.redact import readable_arguments
 from async_jobs.engine.ledger.status import JobStatus
 from async_jobs.engine.submit.resolve import MAX_ARGUMENT_BYTES, Resolved, check_arguments, resolve
-from async_jobs.engine.transport import rq_jobs
+from async_jobs.engine.transport import realtime, rq_jobs
 
 FIELDS = (
 	"name",
@@ -113,7 +113,13 @@ def insert_many(
 		return []
 	frappe.db.sql("SELECT 1")  # opens the transaction and the cursor frappe.db would use
 	frappe.db._cursor.executemany(INSERT, rows)  # pymysql sends multi-row INSERTs
-	frappe.db.after_commit.add(
-		lambda: rq_jobs.push_many(jobs, user, options.queue, options.timeout, bool(at_front))
-	)
+	job_type = constant.get("job_type")
+
+	def push():
+		rq_jobs.push_many(jobs, user, options.queue, options.timeout, bool(at_front), job_type=job_type)
+		# One message for them all (the Job Monitor refreshes on it), named after the first.
+		first = frappe._dict(constant, name=jobs[0][0])
+		realtime.announce("async_jobs:progress", first, JobStatus.QUEUED.value, count=len(jobs))
+
+	frappe.db.after_commit.add(push)
 	return [name for name, _ in jobs]

@@ -23,7 +23,9 @@ from async_jobs.engine.submit import dedup
 from async_jobs.engine.submit.dedup import DuplicateJobError
 from async_jobs.engine.submit.registry import JobType
 from async_jobs.engine.submit.resolve import check_arguments, resolve
-from async_jobs.engine.transport import rq_jobs
+from async_jobs.engine.transport import realtime, rq_jobs
+
+EVENT = "async_jobs:progress"  # as a job's progress: the Desk's pages listen to that
 
 ON_DUPLICATE = ("return", "raise")
 
@@ -99,8 +101,16 @@ def enqueue(
 
 	def push():
 		rq_jobs.push(
-			job.name, job.owner, options.queue, options.timeout, kwargs, at_front=bool(at_front), run_at=when
+			job.name,
+			job.owner,
+			options.queue,
+			options.timeout,
+			kwargs,
+			at_front=bool(at_front),
+			run_at=when,
+			job_type=job.job_type,
 		)
+		realtime.announce(EVENT, job, job.status, run_at=str(when) if when else None)
 
 	if after_commit:
 		frappe.db.after_commit.add(push)

@@ -61,3 +61,22 @@ def emit(messages: list[tuple[str, dict, str]]) -> None:
 				),
 			)
 		pipe.execute()
+
+
+def announce(event: str, job, status: str, **extra) -> None:
+	"""A new waiting job (`job`: its row or document), to its owner and the managers, so the Job Monitor lists it
+	without a refresh. Not to its document's readers: forms show running jobs only."""
+	message = {
+		"name": job.name,
+		"job_type": job.job_type,
+		"owner": job.owner,
+		"status": status,
+		"done": 0,
+		"total": None,
+		"percent": 0.0,
+		"message": None,
+		"reference_doctype": job.reference_doctype,
+		"reference_name": job.reference_name,
+		**extra,
+	}
+	publish(event, message, job.owner)

@@ -54,11 +54,12 @@ def push(
 	at_front: bool = False,
 	run_at: datetime | None = None,
 	push_no: int = 1,
+	job_type: str | None = None,
 ):
 	"""Create the `push_no`-th RQ job of Async Job `name`, run as `owner` (the row's); queue it now, or hold it
 	until `run_at`."""
 	q = get_queue(queue)
-	job = q.create_job(execute_job, **_job_options(name, owner, kwargs, timeout, at_front, push_no))
+	job = q.create_job(execute_job, **_job_options(name, owner, kwargs, timeout, at_front, push_no, job_type))
 	if run_at is None:
 		q.enqueue_job(job, at_front=at_front)
 	else:
@@ -76,6 +77,7 @@ def push_many(
 	timeout: int,
 	at_front: bool = False,
 	chunk: int = 1000,
+	job_type: str | None = None,
 ):
 	"""Create and queue the first push of many tracked jobs of one owner, (name, kwargs) each, one Redis
 	pipeline per chunk."""
@@ -84,25 +86,38 @@ def push_many(
 		q.enqueue_many(
 			[
 				Queue.prepare_data(
-					execute_job, at_front=at_front, **_job_options(name, owner, kwargs, timeout, at_front)
+					execute_job,
+					at_front=at_front,
+					**_job_options(name, owner, kwargs, timeout, at_front, job_type=job_type),
 				)
 				for name, kwargs in jobs[start : start + chunk]
 			]
 		)
 
 
-def _job_options(name: str, owner: str, kwargs: dict, timeout: int, at_front: bool, push_no: int = 1) -> dict:
+def _job_options(
+	name: str,
+	owner: str,
+	kwargs: dict,
+	timeout: int,
+	at_front: bool,
+	push_no: int = 1,
+	job_type: str | None = None,
+) -> dict:
 	"""The `push_no`-th RQ job of a tracked job, as frappe.enqueue builds one: Frappe's execute_job runs our executor for the
-	site and the job's owner (never the session user of whoever pushes the attempt)."""
+	site and the job's owner (never the session user of whoever pushes the attempt). Its `job_name` (what
+	Frappe's RQ Job list shows) and RQ description say what runs: the job type or the method."""
 	if not owner:
 		raise ValueError(f"Async Job {name} has no owner to run as")
+	what = job_type or EXECUTOR
 	return {
+		"description": f"async_jobs {what} (Async Job {name})",
 		"kwargs": {
 			"site": frappe.local.site,
 			"user": owner,
 			"method": EXECUTOR,
 			"event": None,
-			"job_name": EXECUTOR,
+			"job_name": what,
 			"is_async": True,
 			"kwargs": {"async_job": name, "job_kwargs": kwargs},
 		},

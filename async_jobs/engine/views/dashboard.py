@@ -10,45 +10,96 @@ from frappe.utils.scheduler import is_scheduler_inactive
 
 from async_jobs.engine.batches.view import list_active
 from async_jobs.engine.ledger.status import WAITING, JobStatus
-from async_jobs.engine.submit import permissions
+from async_jobs.engine.submit import permissions, registry
 from async_jobs.engine.transport import workers as rq_workers
 from async_jobs.engine.transport.delayed import STAGER_KEY
 from async_jobs.engine.views import jobs
 from async_jobs.engine.views.waiting import Context, QueueFacts, why_waiting
 
 FAILED = [JobStatus.FAILED.value, JobStatus.TIMED_OUT.value, JobStatus.DEAD.value, JobStatus.LOST.value]
+ENDED = [s.value for s in JobStatus if s not in WAITING and s != JobStatus.STARTED]
 LIMITS = {"running": 50, "waiting": 50, "failed": 15, "recent": 15}
 PERCENTILE_SAMPLE = 5000  # the newest finished jobs of the period
-CHARTS_CACHE_SECONDS = 30  # aggregates over a day need not be fresher than this
+SUGGESTION_ROWS = 500  # job types are suggested from the registry and the newest rows
+# The period's buckets: (bucket, its length, how many) by the period asked for.
+MINUTES_5, HOUR, DAY = timedelta(minutes=5), timedelta(hours=1), timedelta(days=1)
 
 
 def overview(filters: dict, since_hours: int = 24) -> dict:
-	"""Everything the page shows, for the jobs the session user may see."""
+	"""Everything the page shows, for the jobs the session user may see, computed afresh (charts, counts and
+	tables come from one moment: what a table lists a chart has counted)."""
 	base = jobs.visible_filters(**filters)
-	since = now_datetime() - timedelta(hours=since_hours)
+	now = now_datetime()
+	bucket, step, count = buckets(since_hours)
+	since = floor(now, bucket) - step * (count - 1)
 	manager = permissions.is_manager()
 	queues = queue_facts() if manager else {}
-	ended = [s.value for s in JobStatus if s not in WAITING and s != JobStatus.STARTED]
+	chart = charts(base, since, now, bucket, step, count)
+	running = _jobs(base, "running", [JobStatus.STARTED.value])
+	waiting = _jobs(base, "waiting", [s.value for s in WAITING])
 	return {
-		"running": where_running(_jobs(base, "running", [JobStatus.STARTED.value])),
-		"waiting": explain(_jobs(base, "waiting", [s.value for s in WAITING]), queues),
+		"now": str(now),
+		"since": str(since),
+		"running": where_running(running),
+		"waiting": explain(waiting, queues, now),
 		"failed": _jobs(base, "failed", FAILED, since, extra=["traceback", "error_log"]),
-		"recent": _jobs(base, "recent", ended, since),
+		"recent": _jobs(base, "recent", ENDED, since),
+		"totals": {
+			"running": _total(base, running, "running", [JobStatus.STARTED.value]),
+			"waiting": _total(base, waiting, "waiting", [s.value for s in WAITING]),
+			"failed": sum(chart["failures"]),
+			"recent": chart["ended"],
+		},
+		"limits": LIMITS,
 		"batches": list_active(),
-		"queues": [{"queue": q, **vars(f), "oldest_wait": oldest_wait(q)} for q, f in queues.items()],
-		"charts": charts({k: v for k, v in base.items() if k != "status"}, since),
+		"queues": queue_cards(queues, base.get("queue")),
+		"charts": chart,
+		"suggestions": suggestions(base, manager),
 		"is_manager": manager,
 	}
 
 
+def buckets(since_hours: int) -> tuple[str, timedelta, int]:
+	"""The charts' buckets for a period: 5 minutes over an hour, hours up to a day, days beyond."""
+	if since_hours <= 1:
+		return "5min", MINUTES_5, 12
+	if since_hours <= 24:
+		return "hour", HOUR, since_hours
+	return "day", DAY, -(-since_hours // 24)
+
+
+def floor(moment, bucket: str):
+	"""The start of the bucket `moment` falls in."""
+	moment = moment.replace(second=0, microsecond=0)
+	if bucket == "5min":
+		return moment.replace(minute=moment.minute - moment.minute % 5)
+	moment = moment.replace(minute=0)
+	return moment.replace(hour=0) if bucket == "day" else moment
+
+
+def _total(base: dict, rows: list[dict], section: str, statuses: list[str]) -> int:
+	"""How many jobs a live section has: its rows, or (when they reached the limit) a count."""
+	if len(rows) < LIMITS[section]:
+		return len(rows)
+	wanted = base.get("status")
+	return frappe.db.count("Async Job", {**base, "status": ["in", [wanted] if wanted else statuses]})
+
+
 def where_running(rows: list[dict]) -> list[dict]:
-	"""Add `worker_where` to running jobs: the host and pid of their worker (pids repeat across hosts; the RQ
-	name in `worker` tells workers apart), marked gone when RQ still lists a worker that no longer runs."""
+	"""Add `worker_where` to running jobs: their worker as `host:pid (kind)` (pids repeat across hosts; the RQ
+	name in `worker` tells workers apart), marked gone when the worker no longer runs (RQ may still list it)."""
 	if rows:
-		workers = {w.name: w for w in rq_workers.gather(get_redis_conn())}
+		conn = get_redis_conn()
+		workers = {w.name: w for w in rq_workers.gather(conn)}
+		remembered = rq_workers.labels(conn, [r.worker for r in rows if r.worker not in workers])
 		for row in rows:
 			w = workers.get(row.worker)
-			row["worker_where"] = (w.where if w.alive else _("{0}, gone").format(w.where)) if w else ""
+			if w:
+				row["worker_where"] = w.label if w.alive else _("{0}, gone").format(w.label)
+			elif row.worker in remembered:
+				row["worker_where"] = _("{0}, gone").format(remembered[row.worker])
+			else:
+				row["worker_where"] = row.worker or ""
 	return rows
 
 
@@ -60,7 +111,7 @@ def _jobs(
 	if wanted and wanted not in statuses:
 		return []
 	statuses = [wanted] if wanted else statuses
-	fields = [*jobs.SUMMARY_FIELDS, "worker", *(extra or [])]
+	fields = [*jobs.SUMMARY_FIELDS, "worker", "rq_job_id", *(extra or [])]
 	if since:
 		return _newest(base, statuses, since, fields, LIMITS[section])
 	return frappe.get_all(  # running and waiting jobs: few rows, found through the status index
@@ -96,6 +147,27 @@ def queue_facts() -> dict[str, QueueFacts]:
 	return facts
 
 
+def queue_cards(queues: dict[str, QueueFacts], only: str | None = None) -> list[dict]:
+	"""A card per queue (only the filtered one, if a queue filter is set): its RQ depth split into this site's
+	tracked jobs (the Waiting section lists them) and the others RQ holds there — plain frappe.enqueue jobs and
+	other sites' jobs (the bench shares its queues)."""
+	cards = []
+	for name, facts in queues.items():
+		if only and name != only:
+			continue
+		tracked = frappe.db.count("Async Job", {"queue": name, "status": JobStatus.QUEUED.value})
+		cards.append(
+			{
+				"queue": name,
+				**vars(facts),
+				"tracked": min(tracked, facts.depth),
+				"untracked": max(0, facts.depth - tracked),
+				"oldest_wait": oldest_wait(name),
+			}
+		)
+	return cards
+
+
 def oldest_wait(queue: str) -> float | None:
 	oldest = frappe.db.get_value(
 		"Async Job", {"queue": queue, "status": JobStatus.QUEUED.value}, "min(queued_at)"
@@ -103,13 +175,14 @@ def oldest_wait(queue: str) -> float | None:
 	return (now_datetime() - oldest).total_seconds() if oldest else None
 
 
-def explain(rows: list[dict], queues: dict[str, QueueFacts]) -> list[dict]:
-	"""Add `waited_seconds` so far and `why` to waiting jobs."""
+def explain(rows: list[dict], queues: dict[str, QueueFacts], now) -> list[dict]:
+	"""Add to waiting jobs `why` (a sentence; for a job not due yet it ends where `why_until`, its due time,
+	follows), `position` in its RQ queue and `waiting_since`: when it became due (None while it is not)."""
 	if not rows:
 		return rows
 	conn = get_redis_conn()
 	context = Context(
-		now=now_datetime(),
+		now=now,
 		stager_running=bool(conn.exists(STAGER_KEY)),
 		scheduler_active=not is_scheduler_inactive(),
 	)
@@ -118,58 +191,84 @@ def explain(rows: list[dict], queues: dict[str, QueueFacts]) -> list[dict]:
 		queue_key = f"rq:queue:{generate_qname(row.queue)}"
 		position = conn.lpos(queue_key, row.rq_job_id) if row.rq_job_id else None
 		facts = queues.get(row.queue) or QueueFacts(0, 0, 0)
+		row["position"] = position
 		row["why"] = why_waiting(row.status, row.run_at, position, row.queue, facts, context)
-		row["waited_seconds"] = (context.now - (row.queued_at or row.creation)).total_seconds()
+		due = row.run_at if row.status in ("Scheduled", "Retrying") and row.run_at else None
+		row["why_until"] = str(due) if due and due > now else None
+		if due:
+			row["waiting_since"] = str(due) if due <= now else None
+		else:
+			row["waiting_since"] = str(row.queued_at or row.creation)
+		row.pop("rq_job_id", None)
 	return rows
 
 
-def charts(filters: dict, since) -> dict:
-	"""charts_uncached(), kept CHARTS_CACHE_SECONDS per filter set and period."""
-	key = "async_jobs:charts:" + frappe.as_json([sorted(filters.items()), since.strftime("%Y-%m-%d %H")])
-	cached = frappe.cache.get_value(key)
-	if cached is None:
-		cached = charts_uncached(filters, since)
-		frappe.cache.set_value(key, cached, expires_in_sec=CHARTS_CACHE_SECONDS)
-	return cached
+def suggestions(base: dict, manager: bool) -> dict:
+	"""What the filters offer: job types (registered ones the user may start — every one for managers — and
+	those of the user's newest rows), queues."""
+	startable = None if manager else {t["name"] for t in permissions.startable_for_user()}
+	registered = {
+		spec.name: spec.label or spec.name
+		for spec in registry.job_types().values()
+		if startable is None or spec.name in startable
+	}
+	mine = {k: v for k, v in base.items() if k == "owner"}
+	conditions, values = _where(mine, None)
+	seen = frappe.db.sql(
+		f"""SELECT DISTINCT job_type FROM (SELECT job_type FROM `tabAsync Job` WHERE {conditions}
+		ORDER BY creation DESC LIMIT {SUGGESTION_ROWS}) newest""",
+		values,
+	)
+	types = {**{t: t for (t,) in seen if t}, **registered}
+	return {
+		"job_types": sorted(({"value": k, "label": v} for k, v in types.items()), key=lambda t: t["label"]),
+		"queues": list(get_queues_timeout()),
+	}
 
 
-def charts_uncached(filters: dict, since) -> dict:
-	"""Jobs and failures per hour, and wait / run time p50 and p95, over the period."""
-	conditions, values = _where(filters, since)
-	hourly = frappe.db.sql(
-		f"""SELECT DATE_FORMAT(creation, '%%Y-%%m-%%d %%H:00') AS hour, COUNT(*) AS jobs,
-			SUM(status IN %(failed)s) AS failures
-		FROM `tabAsync Job` WHERE {conditions} GROUP BY hour ORDER BY hour""",
-		{**values, "failed": FAILED},
+def charts(base: dict, since, now, bucket: str, step, count: int) -> dict:
+	"""Jobs and failures per bucket of the period (by creation, as the tables), how many of them ended, and wait
+	/ run time p50 and p95 of its newest finished jobs (of the filtered status, when one is set)."""
+	conditions, values = _where(base, since)
+	key = {
+		"5min": "CONCAT(DATE_FORMAT(creation, '%%Y-%%m-%%d %%H:'), LPAD(MINUTE(creation) DIV 5 * 5, 2, '0'), ':00')",
+		"hour": "DATE_FORMAT(creation, '%%Y-%%m-%%d %%H:00:00')",
+		"day": "DATE_FORMAT(creation, '%%Y-%%m-%%d 00:00:00')",
+	}[bucket]
+	rows = frappe.db.sql(
+		f"""SELECT {key} AS bucket, COUNT(*) AS jobs, SUM(status IN %(failed)s) AS failures,
+			SUM(status IN %(ended)s) AS ended
+		FROM `tabAsync Job` WHERE {conditions} GROUP BY bucket""",
+		{**values, "failed": FAILED, "ended": ENDED},
 		as_dict=True,
 	)
-	by_hour = {r.hour: r for r in hourly}
-	labels, counts, failures = [], [], []
-	start = since.replace(minute=0, second=0, microsecond=0)
-	for i in range(int((now_datetime() - start).total_seconds() // 3600) + 1):
-		hour = (start + timedelta(hours=i)).strftime("%Y-%m-%d %H:00")
-		labels.append(hour[11:])
-		counts.append(int(by_hour[hour].jobs) if hour in by_hour else 0)
-		failures.append(int(by_hour[hour].failures or 0) if hour in by_hour else 0)
+	by_bucket = {r.bucket: r for r in rows}
+	starts = [str(since + step * i) for i in range(count)]
+	empty = frappe._dict(jobs=0, failures=0)
+	sampled = base.get("status") or JobStatus.FINISHED.value
+	conditions, values = _where({**base, "status": sampled}, since)
 	times = frappe.db.sql(
 		f"""SELECT wait_seconds, run_seconds FROM `tabAsync Job`
-		WHERE {conditions} AND status = 'Finished' ORDER BY creation DESC LIMIT {PERCENTILE_SAMPLE}""",
+		WHERE {conditions} ORDER BY creation DESC LIMIT {PERCENTILE_SAMPLE}""",
 		values,
 	)
 	waits = sorted(r[0] or 0 for r in times)
 	runs = sorted(r[1] or 0 for r in times)
 	return {
-		"hours": labels,
-		"jobs": counts,
-		"failures": failures,
+		"bucket": bucket,
+		"starts": starts,
+		"jobs": [int(by_bucket.get(b, empty).jobs) for b in starts],
+		"failures": [int(by_bucket.get(b, empty).failures or 0) for b in starts],
+		"ended": int(sum(r.ended or 0 for r in rows)),
 		"wait": {"p50": percentile(waits, 50), "p95": percentile(waits, 95)},
 		"run": {"p50": percentile(runs, 50), "p95": percentile(runs, 95)},
 		"sample": len(times),
+		"sample_status": sampled,
 	}
 
 
 def _where(filters: dict, since) -> tuple[str, dict]:
-	conditions, values = ["creation >= %(since)s"], {"since": since}
+	conditions, values = (["creation >= %(since)s"], {"since": since}) if since else (["1=1"], {})
 	for i, (field, value) in enumerate(filters.items()):
 		conditions.append(f"`{field}` = %(v{i})s")
 		values[f"v{i}"] = value

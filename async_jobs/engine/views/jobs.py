@@ -1,13 +1,17 @@
 """Reading and starting jobs for the API: summaries (what a client sees of a job), lists, browser starts."""
 
+import json
+
 import frappe
 from frappe import _
+from frappe.utils.background_jobs import get_redis_conn
 
 from async_jobs.engine.ledger.observed import KINDS
 from async_jobs.engine.ledger.status import JobStatus
 from async_jobs.engine.submit import permissions
 from async_jobs.engine.submit.enqueue import enqueue
 from async_jobs.engine.submit.registry import JobType
+from async_jobs.engine.transport import workers as rq_workers
 
 SUMMARY_FIELDS = (
 	"name",
@@ -53,7 +57,19 @@ def job_summary(job) -> dict:
 
 
 def job_detail(job) -> dict:
-	return {field: job.get(field) for field in DETAIL_FIELDS}
+	"""The summary plus what only the owner and managers see; `worker_label` names the worker as people read it
+	(`host:pid (kind)`), and each attempt of `attempt_log` gets its worker's label too."""
+	detail = {field: job.get(field) for field in DETAIL_FIELDS}
+	try:
+		attempts = json.loads(job.get("attempt_log") or "[]")
+	except ValueError:
+		attempts = []
+	known = rq_workers.labels(get_redis_conn(), [job.get("worker"), *(a.get("worker") for a in attempts)])
+	detail["worker_label"] = known.get(job.get("worker")) or job.get("worker")
+	detail["attempts_log"] = [
+		{**a, "worker_label": known.get(a.get("worker")) or a.get("worker")} for a in attempts
+	]
+	return detail
 
 
 def parse_kwargs(kwargs) -> dict:

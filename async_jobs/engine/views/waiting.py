@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from frappe import _
+from frappe.utils import format_duration
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,11 @@ def why_waiting(
 ) -> str:
 	"""A sentence for the site manager. `position` = jobs ahead of this one in its RQ queue (None if not in it)."""
 	if status in ("Scheduled", "Retrying") and run_at and run_at > context.now:
-		seconds = int((run_at - context.now).total_seconds())
+		until = run_at.replace(microsecond=0)
+		left = format_duration(int((run_at - context.now).total_seconds()))
 		if status == "Retrying":
-			return _("Retrying after a failed attempt: waits {0} s more (until {1})").format(seconds, run_at)
-		return _("Delayed until {0} ({1} s from now)").format(run_at, seconds)
+			return _("Retrying after a failed attempt at {0} (in {1})").format(until, left)
+		return _("Delayed until {0} (in {1})").format(until, left)
 	if status in ("Scheduled", "Retrying") and position is None:
 		if not context.stager_running and not context.scheduler_active:
 			return _("Due, but neither the stager process nor the scheduler runs to move it onto its queue")

@@ -27,8 +27,7 @@ async_jobs.ui.bar = (percent, message) => {
 			<div class="progress-bar" role="progressbar" style="width: ${value}%"
 				aria-valuenow="${value}" aria-valuemin="0" aria-valuemax="100"></div>
 		</div>
-		<div class="small text-muted"><span class="aj-percent">${value.toFixed(0)}%</span>
-			<span class="aj-message">${text}</span></div>
+		<div class="small text-muted"><span class="aj-percent">${value.toFixed(0)}%</span><span class="aj-separator">${text ? " · " : ""}</span><span class="aj-message">${text}</span></div>
 	</div>`;
 };
 
@@ -38,7 +37,19 @@ async_jobs.ui.update_bar = ($container, percent, message) => {
 	$bar.attr("data-percent", value);
 	$bar.find(".progress-bar").css("width", `${value}%`).attr("aria-valuenow", value);
 	$bar.find(".aj-percent").text(`${value.toFixed(0)}%`);
-	if (message != null) $bar.find(".aj-message").text(message);
+	if (message != null) {
+		$bar.find(".aj-message").text(message);
+		$bar.find(".aj-separator").text(message ? " · " : "");
+	}
+};
+
+// What people call a job: its job type's label (frappe.boot.async_jobs.titles), else its function's name
+// ("myapp.stock.rebuild_ledger" → "Rebuild Ledger"), else its name.
+async_jobs.ui.job_title = (job_type, name) => {
+	const titles = (frappe.boot.async_jobs || {}).titles || {};
+	if (job_type && titles[job_type]) return titles[job_type];
+	if (job_type && job_type.includes(".")) return frappe.unscrub(job_type.split(".").pop());
+	return job_type || name || "";
 };
 
 // A bar in a form's dashboard. Frappe inserts a bar's title and its first message as HTML: job-written text (a
@@ -68,10 +79,12 @@ async_jobs.ui.seconds = (s) => {
 	return `${(s / 3600).toFixed(1)} h`;
 };
 
-async_jobs.ui.confirm_action = (action, name, done) => {
+// `what`: {title: the job's title, running: whether it runs now} for the texts, when the caller knows them.
+async_jobs.ui.confirm_action = (action, name, done, what = {}) => {
+	const job = what.title ? `${what.title} (${name})` : name;
 	const labels = {
-		cancel: __("Cancel job {0}?", [name]),
-		retry: __("Retry job {0}?", [name]),
+		cancel: __("Cancel job {0}?", [job]),
+		retry: __("Retry job {0}?", [job]),
 		cancel_batch: __("Cancel batch {0}? Waiting jobs are cancelled, running ones asked to stop.", [name]),
 		retry_batch: __("Retry the failed jobs of batch {0}?", [name]),
 	};
@@ -81,8 +94,14 @@ async_jobs.ui.confirm_action = (action, name, done) => {
 			args: { name },
 			freeze: true,
 			callback: (r) => {
-				const what = action.endsWith("_batch") ? __("Batch {0}: {1}") : __("Job {0}: {1}");
-				frappe.show_alert({ message: what.replace("{0}", name).replace("{1}", __(r.message.status)), indicator: "blue" });
+				const status = r.message.status;
+				const asked = action === "cancel" && (status === "Started" || r.message.cancel_requested);
+				const text = asked
+					? __("Job {0}: asked to stop", [job])
+					: action.endsWith("_batch")
+						? __("Batch {0}: {1}", [name, __(status)])
+						: __("Job {0}: {1}", [job, __(status)]);
+				frappe.show_alert({ message: frappe.utils.escape_html(text), indicator: "blue" });
 				done && done(r.message);
 			},
 		})

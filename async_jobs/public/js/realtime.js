@@ -5,7 +5,7 @@ const INDICATORS = { Finished: "green", Cancelled: "orange" };
 
 async_jobs.on_finished = (event, data) => {
 	if (event !== "async_jobs:finished" || data.owner !== frappe.session.user) return;
-	const label = frappe.utils.escape_html(data.job_type || data.name); // show_alert inserts HTML
+	const label = frappe.utils.escape_html(async_jobs.ui.job_title(data.job_type, data.name)); // show_alert inserts HTML
 	const text =
 		data.status === "Finished"
 			? __("Background job {0} finished", [label])

@@ -65,6 +65,9 @@ class ChildState:
 		return f"the job left threads running: {', '.join(left)}" if left else None
 
 
+WORKER_KIND_VARIABLE = "ASYNC_JOBS_WORKER_KIND"
+
+
 def serve_jobs(worker, sock: socket.socket) -> None:
 	"""Serve jobs from the supervisor until it says `exit` or goes away; never returns."""
 	status = 1
@@ -77,6 +80,7 @@ def serve_jobs(worker, sock: socket.socket) -> None:
 		worker._is_horse = True
 		worker.log = logger
 		db_pool.install()
+		os.environ[WORKER_KIND_VARIABLE] = "fast"  # the executor labels its worker by it
 		state = ChildState()
 		process = psutil.Process()
 		reader = sock.makefile("rb")

@@ -29,6 +29,7 @@ from rq.worker import Worker, WorkerStatus
 
 from async_jobs.engine.run.fast.child import serve_jobs
 from async_jobs.engine.run.fast.child_process import ChildProcess
+from async_jobs.engine.transport import workers as rq_workers
 
 CHECK_EVERY = 1.0  # seconds between the supervisor's looks at a running job
 
@@ -50,6 +51,10 @@ class FastWorker(Worker):
 		self.shutdown_grace = shutdown_grace
 		self.child: ChildProcess | None = None
 		self.children_started = 0
+
+	def register_birth(self):
+		super().register_birth()
+		self.connection.hset(self.key, rq_workers.KIND_FIELD, "fast")  # the Desk says "fast worker"
 
 	# the child -----------------------------------------------------------------------------------------------
 	def bootstrap(self, *args, **kwargs):
