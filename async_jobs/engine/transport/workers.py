@@ -12,6 +12,7 @@ People read a worker as `host:pid (kind)`: the fast worker marks its RQ hash wit
 workers are `bench worker`s. Each job's start remembers its worker's label for a month (remember()), so a job
 that ended, and its attempt log, still say where it ran after RQ forgot the worker."""
 
+import time
 from dataclasses import dataclass
 
 from frappe import _
@@ -89,9 +90,17 @@ def kinds_of(conn, names: list[str]) -> list[str]:
 	return [(k.decode() if k else "bench") for k in pipe.execute()]
 
 
+_remembered: dict[str, float] = {}  # worker name → when this process last stored its label
+
+
 def remember(conn, name: str, hostname: str, pid: int, kind: str) -> None:
-	"""Keep worker `name`'s label for LABEL_TTL (called as each job starts: one Redis command)."""
+	"""Keep worker `name`'s label for LABEL_TTL (called as each job starts: one Redis command, made again by the
+	same process only after half the TTL — a fast worker's child runs many jobs for one worker)."""
+	now = time.monotonic()
+	if now - _remembered.get(name, -LABEL_TTL) < LABEL_TTL / 2:
+		return
 	conn.set(LABEL_KEY.format(name), label(hostname, pid, kind), ex=LABEL_TTL)
+	_remembered[name] = now
 
 
 def labels(conn, names) -> dict[str, str]:
