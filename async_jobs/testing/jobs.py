@@ -233,3 +233,14 @@ def mark_rows(names: list[str], doctype: str = "AJ Bench Row") -> int:
 	for name in names:
 		frappe.db.set_value(doctype, name, "processed", 1, update_modified=False)
 	return len(names)
+
+
+def limited(company: str, seconds: float = 0.2) -> str:
+	"""A job under a concurrency or rate limit: sleeps a little so that overlaps would show."""
+	time.sleep(seconds)
+	return company
+
+
+def limit_key_of(company: str, **_kwargs) -> str:
+	"""A concurrency_key function: the key of a job from its arguments."""
+	return f"company={company.upper()}"

@@ -21,7 +21,10 @@ _STARTED = (
 	" dedup_lock = IF(dedup_mode = 'until_started', NULL, dedup_lock)"
 )
 _ENDED = "ended_at = %(now)s, dedup_lock = NULL"
-_REQUEUED = "queued_at = %(now)s, ended_at = NULL, run_at = NULL, cancel_requested = 0, recovered = 0"
+_REQUEUED = (
+	"queued_at = %(now)s, ended_at = NULL, run_at = NULL, cancel_requested = 0, recovered = 0,"
+	" expires_at = NULL"  # a retry by hand runs now, whatever the first round's expiry said
+)
 _RUN_TIME = "run_seconds = COALESCE(TIMESTAMPDIFF(MICROSECOND, started_at, %(now)s) / 1e6, 0)"
 
 
@@ -36,6 +39,8 @@ def _build(name: str, verb: str, attempt: int | None = None, **fields) -> tuple[
 		assignments.append(_STARTED)
 	if verb == "requeue":
 		assignments.append(_REQUEUED)
+	if target in (JobStatus.STARTED, JobStatus.QUEUED) or target in TERMINAL:
+		assignments.append("held_by = NULL")  # why it was held (or its start moved) no longer holds
 	if verb == "snooze":
 		assignments.append("attempts = GREATEST(attempts - 1, 0)")  # a snooze is not a failed attempt
 	if target == JobStatus.FINISHED:

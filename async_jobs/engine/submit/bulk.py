@@ -13,6 +13,7 @@ from frappe.utils import now_datetime
 from async_jobs.engine.ledger.arguments import encrypt_arguments
 from async_jobs.engine.ledger.redact import readable_arguments
 from async_jobs.engine.ledger.status import JobStatus
+from async_jobs.engine.submit.flow import OPTIONS as FLOW_OPTIONS
 from async_jobs.engine.submit.resolve import MAX_ARGUMENT_BYTES, Resolved, check_arguments, resolve
 from async_jobs.engine.transport import rq_jobs
 
@@ -39,6 +40,11 @@ FIELDS = (
 	"email_owner",
 	"retry_policy",
 	"rq_job_id",
+	"concurrency_limit",
+	"concurrency_key",
+	"rate_limit",
+	"rate_key",
+	"expires_at",
 )
 INSERT = (
 	f"INSERT INTO `tabAsync Job` ({', '.join(f'`{f}`' for f in FIELDS)})"
@@ -59,10 +65,15 @@ def enqueue_many(
 	reference_name: str | None = None,
 	job_type: str | None = None,
 	batch: str | None = None,
+	**flow_given,
 ) -> list[str]:
 	"""Track and enqueue `method(**kwargs)` for each kwargs in `items`, in the caller's transaction (the RQ jobs
-	are pushed after it commits). Returns the Async Job names, in order."""
-	options = resolve(method, job_type, queue, timeout, retry, notify)
+	are pushed after it commits). Returns the Async Job names, in order. `flow_given`: enqueue()'s flow-control
+	options (concurrency_limit, concurrency_key, rate_limit, rate_key, expires_in, expires_at)."""
+	unknown = set(flow_given) - set(FLOW_OPTIONS)
+	if unknown:
+		frappe.throw(_("Unknown options: {0}").format(", ".join(sorted(unknown))), frappe.ValidationError)
+	options = resolve(method, job_type, queue, timeout, retry, notify, flow_given=flow_given)
 	return insert_many(options, items, at_front, reference_doctype, reference_name, batch)
 
 
@@ -85,6 +96,11 @@ def insert_many(
 		"modified_by": user,
 		"status": JobStatus.QUEUED.value,
 		"queued_at": now,
+		"concurrency_limit": 0,
+		"concurrency_key": None,
+		"rate_limit": None,
+		"rate_key": None,
+		"expires_at": None,
 	}
 	rows, jobs = [], []
 	for kwargs in items:
@@ -106,6 +122,7 @@ def insert_many(
 			"arguments": readable_arguments(kwargs),
 			"encrypted_arguments": encrypted,
 			"rq_job_id": rq_jobs.full_rq_job_id(name, 1, site),
+			**options.flow.fields(kwargs),
 		}
 		rows.append(tuple(row[f] for f in FIELDS))
 		jobs.append((name, kwargs))
@@ -114,6 +131,8 @@ def insert_many(
 	frappe.db.sql("SELECT 1")  # opens the transaction and the cursor frappe.db would use
 	frappe.db._cursor.executemany(INSERT, rows)  # pymysql sends multi-row INSERTs
 	frappe.db.after_commit.add(
-		lambda: rq_jobs.push_many(jobs, user, options.queue, options.timeout, bool(at_front))
+		lambda: rq_jobs.push_many(
+			jobs, user, options.queue, options.timeout, bool(at_front), flow=options.flow.any
+		)
 	)
 	return [name for name, _ in jobs]

@@ -47,6 +47,12 @@ def enqueue(
 	retry: "RetryPolicy | dict | int | None" = None,
 	notify: str | None = None,
 	batch: str | None = None,
+	concurrency_limit: int | None = None,
+	concurrency_key: str | None = None,
+	rate_limit: str | None = None,
+	rate_key: str | None = None,
+	expires_in: float | None = None,
+	expires_at: datetime | str | None = None,
 ):
 	"""Track and enqueue `method(**kwargs)`; return the Async Job document.
 
@@ -56,9 +62,20 @@ def enqueue(
 	the job type's, else no retries). With a dedup key, a second enqueue while the first job waits
 	(until_started) or has not ended (until_finished) returns the first job, or raises DuplicateJobError with
 	on_duplicate="raise". `batch` makes the job a child of that Async Job Batch (see engine/batches/).
+	Flow control (over the job type's): at most `concurrency_limit` jobs of the type (and `concurrency_key`) run
+	at once; at most `rate_limit` ("5/s") start per window (per `rate_key`); a job not started by `expires_at`
+	(or `expires_in` seconds from now) ends Expired (see engine/submit/flow.py).
 	"""
 	kwargs = {} if kwargs is None else kwargs
-	options = resolve(method, job_type, queue, timeout, retry, notify, kwargs)
+	given = {
+		"concurrency_limit": concurrency_limit,
+		"concurrency_key": concurrency_key,
+		"rate_limit": rate_limit,
+		"rate_key": rate_key,
+		"expires_in": expires_in,
+		"expires_at": expires_at,
+	}
+	options = resolve(method, job_type, queue, timeout, retry, notify, kwargs, given)
 	if on_duplicate not in ON_DUPLICATE:
 		frappe.throw(
 			_("on_duplicate must be one of {0}").format(", ".join(ON_DUPLICATE)), frappe.ValidationError
@@ -81,6 +98,7 @@ def enqueue(
 			"dedup_key": dedup_key if lock else None,
 			"dedup_mode": mode,
 			"dedup_lock": lock,
+			**options.flow.fields(kwargs, when),
 		}
 	)
 	job.name = frappe.generate_hash(length=10)  # named up front: the RQ id goes into the same INSERT
@@ -97,7 +115,14 @@ def enqueue(
 
 	def push():
 		rq_jobs.push(
-			job.name, job.owner, options.queue, options.timeout, kwargs, at_front=bool(at_front), run_at=when
+			job.name,
+			job.owner,
+			options.queue,
+			options.timeout,
+			kwargs,
+			at_front=bool(at_front),
+			run_at=when,
+			flow=options.flow.any,
 		)
 
 	if after_commit:

@@ -1,6 +1,6 @@
 // Async Job form: status, live progress, cancel / retry (confirmed; the server checks who may).
-const ASYNC_JOB_WAITING = ["Scheduled", "Queued", "Retrying"];
-const ASYNC_JOB_RETRYABLE = ["Failed", "Timed Out", "Dead", "Cancelled", "Lost"];
+const ASYNC_JOB_WAITING = ["Scheduled", "Queued", "Retrying", "Held"];
+const ASYNC_JOB_RETRYABLE = ["Failed", "Timed Out", "Dead", "Cancelled", "Lost", "Expired"];
 
 frappe.ui.form.on("Async Job", {
 	refresh(frm) {

@@ -30,6 +30,7 @@ async_jobs.JobMonitor = class JobMonitor {
 			async_jobs.ui.confirm_action($btn.attr("data-action"), $btn.attr("data-job"), () => this.refresh());
 		});
 		this.$body.on("click", ".aj-toggle-trace", (e) => $(e.currentTarget).next(".aj-trace").toggle());
+		this.$body.on("click", "[data-pause-queue]", (e) => this.toggle_pause($(e.currentTarget)));
 	}
 
 	make_filters() {
@@ -189,10 +190,35 @@ async_jobs.JobMonitor = class JobMonitor {
 					<div>${__("Oldest wait")}: <b>${esc(async_jobs.ui.seconds(q.oldest_wait))}</b></div>
 					<div>${__("Workers")}: <b>${esc(q.workers)}</b> (${__("{0} busy", [esc(q.busy)])})</div>
 					${q.workers ? "" : `<div class="text-danger small">${__("No worker listens on this queue")}</div>`}
+					${this.pause_control(q)}
 				</div></div>`
 			)
 			.join("");
 		this.$body.find(".aj-queues").html(cards);
+	}
+
+	pause_control(q) {
+		// Pause / Resume a queue of the bench (managers; the server checks): no job of it starts while paused.
+		const since = q.paused && q.paused_since ? frappe.datetime.comment_when(q.paused_since) : "";
+		const state = q.paused
+			? `<div class="text-warning small aj-paused">${__("Paused by {0}", [esc(q.paused_by)])} ${since}</div>`
+			: "";
+		const label = q.paused ? __("Resume") : __("Pause");
+		return `${state}<button class="btn btn-xs btn-default mt-2" data-pause-queue="${esc(q.queue)}"
+			data-paused="${q.paused ? 1 : 0}">${label}</button>`;
+	}
+
+	toggle_pause($btn) {
+		const queue = $btn.attr("data-pause-queue");
+		const resume = $btn.attr("data-paused") === "1";
+		const question = resume
+			? __("Resume queue {0}? Its waiting jobs start again.", [esc(queue)])
+			: __("Pause queue {0}? None of its jobs starts until it is resumed; waiting jobs keep their place.", [esc(queue)]);
+		frappe.confirm(question, () =>
+			frappe
+				.call({ method: `async_jobs.api.${resume ? "resume_queue" : "pause_queue"}`, args: { queue } })
+				.then(() => this.refresh())
+		);
 	}
 
 	render_charts(charts) {
