@@ -58,8 +58,19 @@ def test_thirty_jobs_of_one_key_under_a_limit_of_one_never_overlap_and_another_k
 			"Async Job",
 			filters={"name": ["in", acme], "status": "Held"},
 			fields=[
-				"name", "status", "queue", "run_at", "rq_job_id", "queued_at", "creation", "job_type",
-				"held_by", "concurrency_limit", "concurrency_key", "rate_limit", "rate_key",
+				"name",
+				"status",
+				"queue",
+				"run_at",
+				"rq_job_id",
+				"queued_at",
+				"creation",
+				"job_type",
+				"held_by",
+				"concurrency_limit",
+				"concurrency_key",
+				"rate_limit",
+				"rate_key",
 			],
 		)
 		whys = [r.why for r in explain(rows, {})]
@@ -79,7 +90,9 @@ def test_thirty_jobs_of_one_key_under_a_limit_of_one_never_overlap_and_another_k
 	assert max(beta_ends) < runs[14].started_at, (beta_ends, runs[14].started_at)
 	# ACME jobs were held in the ledger (not spinning in a worker): most started on their first attempt.
 	assert all(r.attempts == 1 for r in runs)
-	print(f"\n30 ACME jobs ran one at a time in {(runs[-1].ended_at - runs[0].started_at).total_seconds():.1f} s")
+	print(
+		f"\n30 ACME jobs ran one at a time in {(runs[-1].ended_at - runs[0].started_at).total_seconds():.1f} s"
+	)
 
 
 def test_a_limit_of_two_runs_two_at_a_time_and_a_function_key_groups_by_its_result(

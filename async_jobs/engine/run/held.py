@@ -18,7 +18,6 @@ from async_jobs.engine.transport.dispatch import CannotDispatch, dispatch
 BATCH = 20
 
 
-
 def logger():
 	return frappe.logger("async_jobs.held", allow_site=False)
 

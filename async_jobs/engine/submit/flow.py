@@ -125,7 +125,7 @@ def options(declared: dict, given: dict, owner: str | None = None) -> FlowOption
 	"""The options of a job type (`declared`) overridden by those of the call (`given`, None = not given),
 	validated."""
 	merged = {k: given.get(k) if given.get(k) is not None else declared.get(k) for k in OPTIONS}
-	if given.get("expires_at") is not None:
+	if given.get("expires_at") is not None and given.get("expires_in") is None:
 		merged["expires_in"] = None  # an explicit instant replaces the type's expires_in
 	return validate(merged, owner)
 
