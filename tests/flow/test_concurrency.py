@@ -2,6 +2,8 @@
 waits Held in the ledger (no worker holds it) and starts when a slot frees, other keys are not held up, and the
 Job Monitor says why a held job waits."""
 
+import itertools
+
 import frappe
 import pytest
 
@@ -82,7 +84,7 @@ def test_thirty_jobs_of_one_key_under_a_limit_of_one_never_overlap_and_another_k
 	rows = wait_for(lambda: finished(acme + beta), timeout=300, interval=0.5, message="all 32 jobs to finish")
 	runs = sorted((r for r in rows if r.name in acme), key=lambda r: r.started_at)
 	assert len(runs) == 30 and {r.concurrency_key for r in runs} == {"company=ACME"}
-	for earlier, later in zip(runs, runs[1:], strict=False):
+	for earlier, later in itertools.pairwise(runs):
 		assert later.started_at >= earlier.ended_at, f"{earlier.name} and {later.name} ran at once"
 	assert len({r.worker for r in runs}) > 1, "the key's jobs all ran on one worker"
 	# BETA's jobs did not wait behind ACME's chain: both ended before the 15th ACME job started.
