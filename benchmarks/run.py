@@ -10,6 +10,7 @@
 6. batch             100,000 records in chunks of 100 by 1 and 2 workers, and the plain fan-out (benchmarks/batch.py)
 7. prune             batched retention pruning vs one unbounded DELETE of 200,000 old rows, a writer inserting meanwhile
 8. fast              the fast worker vs `bench worker`: no-op and realistic jobs, plain and tracked (fast_worker.py)
+9. limits            tracked jobs under a generous concurrency / rate limit vs none: the limiter's cost (limits.py)
 """
 
 import argparse
@@ -22,7 +23,7 @@ from frappe.utils.background_jobs import execute_job, get_queue
 from rq import Queue
 
 import async_jobs
-from benchmarks import fast_worker
+from benchmarks import fast_worker, limits
 from benchmarks import prune as prune_benchmark
 from benchmarks.batch import batch_throughput
 from benchmarks.queries import queries, timed
@@ -223,7 +224,7 @@ def main():
 	parser.add_argument(
 		"--only",
 		nargs="*",
-		default=["enqueue", "throughput", "progress", "queries", "batch", "prune", "fast"],
+		default=["enqueue", "throughput", "progress", "queries", "batch", "prune", "fast", "limits"],
 	)
 	args = parser.parse_args()
 	frappe.init(site=harness.SITE, sites_path=str(harness.SITES))
@@ -239,6 +240,7 @@ def main():
 			"batch": 5_000,
 			"prune": 20_000,
 			"fast": (60, 600),
+			"limits": 300,
 		}
 		if args.quick
 		else {
@@ -249,6 +251,7 @@ def main():
 			"batch": 100_000,
 			"prune": 200_000,
 			"fast": (300, 3000),
+			"limits": 2000,
 		}
 	)
 	steps = {
@@ -259,6 +262,7 @@ def main():
 		"batch": batch_throughput,
 		"prune": prune_benchmark.compare,
 		"fast": fast_worker.compare,
+		"limits": limits.compare,
 	}
 	for name in args.only:
 		steps[name](table, sizes[name])

@@ -122,3 +122,36 @@ def test_a_limit_of_two_runs_two_at_a_time_and_a_function_key_groups_by_its_resu
 		peak = max(peak, running)
 	assert peak == 2, f"at most 2 at once, and 2 did run at once (peak {peak})"
 	assert row(names[0]).concurrency_limit == 2
+
+
+def test_the_slot_of_a_killed_work_horse_is_freed_by_the_lifeline_and_the_held_job_runs(
+	worker_factory, stager, empty_queues
+):
+	import os
+	import signal
+	import uuid
+
+	from tests.support.checks import wait_for_status
+
+	worker_factory("short")
+	worker_factory("short")
+	first, second = uuid.uuid4().hex, uuid.uuid4().hex
+	limited = {"queue": "short", "concurrency_limit": 1}
+	doomed = async_jobs.enqueue(
+		F + "publish_pid_then_sleep", {"marker": first, "seconds": 120}, **limited
+	).name
+	frappe.db.commit()
+	wait_for_status(doomed, "Started")
+	waiting = async_jobs.enqueue(
+		F + "publish_pid_then_sleep", {"marker": second, "seconds": 0}, **limited
+	).name
+	frappe.db.commit()
+	assert wait_for_status(waiting, "Held").held_by == "limit"
+	os.kill(
+		int(wait_for(lambda: frappe.cache.get(f"aj-pid:{first}"), message="the horse pid")), signal.SIGKILL
+	)
+	killed = wait_for_status(doomed, "Failed")
+	assert "Work horse killed" in killed.error
+	ran = wait_for_status(waiting, "Finished")
+	assert ran.started_at >= killed.ended_at
+	frappe.cache.delete(f"aj-pid:{first}", f"aj-pid:{second}")

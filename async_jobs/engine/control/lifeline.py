@@ -71,6 +71,7 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 	counts = {"lost": 0, "killed": 0, "recovered": 0, "gone": 0, "batches": 0, "errors": 0}
 	counts["expired"] = expire_overdue(counts)
 	counts["released"] = held.fill_all()  # held jobs whose slot freed without a word (a lease ran out)
+	counts["fed"] = held.feed_held_queues()  # jobs held back by backpressure, should no stager feed them
 	conn, stale = get_redis_conn(), stale_after()
 	for row in frappe.get_all("Async Job", filters={"status": JobStatus.STARTED.value}, fields=FIELDS):
 		with _one_row(row, counts):

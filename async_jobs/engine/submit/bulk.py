@@ -12,7 +12,8 @@ from frappe.utils import now_datetime
 
 from async_jobs.engine.ledger.arguments import encrypt_arguments
 from async_jobs.engine.ledger.redact import readable_arguments
-from async_jobs.engine.ledger.status import JobStatus
+from async_jobs.engine.ledger.status import HELD_BY_QUEUE, JobStatus
+from async_jobs.engine.submit import backpressure
 from async_jobs.engine.submit.flow import OPTIONS as FLOW_OPTIONS
 from async_jobs.engine.submit.resolve import MAX_ARGUMENT_BYTES, Resolved, check_arguments, resolve
 from async_jobs.engine.transport import rq_jobs
@@ -45,6 +46,7 @@ FIELDS = (
 	"rate_limit",
 	"rate_key",
 	"expires_at",
+	"held_by",
 )
 INSERT = (
 	f"INSERT INTO `tabAsync Job` ({', '.join(f'`{f}`' for f in FIELDS)})"
@@ -101,8 +103,11 @@ def insert_many(
 		"rate_limit": None,
 		"rate_key": None,
 		"expires_at": None,
+		"held_by": None,
 	}
-	rows, jobs = [], []
+	held = {**constant, "status": JobStatus.HELD.value, "held_by": HELD_BY_QUEUE}
+	room = backpressure.room(options.queue)
+	rows, jobs, kept = [], [], []  # kept: held in the ledger until the queue drains
 	for kwargs in items:
 		if not isinstance(kwargs, dict):
 			frappe.throw(_("Job arguments must be a dictionary"), frappe.ValidationError)
@@ -117,7 +122,7 @@ def insert_many(
 			check_arguments(kwargs)
 		name = frappe.generate_hash(length=10)
 		row = {
-			**constant,
+			**(constant if len(jobs) < room else held),  # beyond the queue's bound: fed as it drains
 			"name": name,
 			"arguments": readable_arguments(kwargs),
 			"encrypted_arguments": encrypted,
@@ -125,14 +130,17 @@ def insert_many(
 			**options.flow.fields(kwargs),
 		}
 		rows.append(tuple(row[f] for f in FIELDS))
-		jobs.append((name, kwargs))
+		(jobs if len(jobs) < room else kept).append((name, kwargs))
 	if not rows:
 		return []
 	frappe.db.sql("SELECT 1")  # opens the transaction and the cursor frappe.db would use
 	frappe.db._cursor.executemany(INSERT, rows)  # pymysql sends multi-row INSERTs
-	frappe.db.after_commit.add(
-		lambda: rq_jobs.push_many(
-			jobs, user, options.queue, options.timeout, bool(at_front), flow=options.flow.any
-		)
-	)
-	return [name for name, _ in jobs]
+	backpressure.will_push(options.queue, len(jobs))
+
+	def push():
+		rq_jobs.push_many(jobs, user, options.queue, options.timeout, bool(at_front), flow=options.flow.any)
+		if kept:
+			backpressure.mark(options.queue)
+
+	frappe.db.after_commit.add(push)
+	return [name for name, _ in (*jobs, *kept)]
