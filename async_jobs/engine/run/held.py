@@ -13,7 +13,7 @@ from async_jobs.engine.ledger import lifecycle
 from async_jobs.engine.ledger.arguments import decrypt_arguments
 from async_jobs.engine.ledger.status import HELD_BY_LIMIT, HELD_BY_QUEUE, JobStatus
 from async_jobs.engine.submit import backpressure
-from async_jobs.engine.submit.flow import group_id
+from async_jobs.engine.submit.flow import group_id, rate_group_id
 from async_jobs.engine.transport import limits, rq_jobs
 from async_jobs.engine.transport.dispatch import CannotDispatch, dispatch
 
@@ -31,7 +31,7 @@ def concurrency_group(row) -> str:
 
 def rate_group(row) -> str:
 	"""The Redis group of a job's rate limit (a row with job_type and rate_key)."""
-	return group_id(frappe.local.site, row.job_type, f"rate\x1f{row.rate_key or ''}")
+	return rate_group_id(frappe.local.site, row.job_type, row.rate_key)
 
 
 def fill(job_type: str, key: str | None) -> int:

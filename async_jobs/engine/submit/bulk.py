@@ -5,6 +5,7 @@ delay or a dedup key (use enqueue() for those). Batches use it for their childre
 """
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 import frappe
 from frappe import _
@@ -12,8 +13,8 @@ from frappe.utils import now_datetime
 
 from async_jobs.engine.ledger.arguments import encrypt_arguments
 from async_jobs.engine.ledger.redact import readable_arguments
-from async_jobs.engine.ledger.status import HELD_BY_QUEUE, JobStatus
-from async_jobs.engine.submit import backpressure
+from async_jobs.engine.ledger.status import HELD_BY_QUEUE, HELD_BY_RATE, JobStatus
+from async_jobs.engine.submit import backpressure, flow
 from async_jobs.engine.submit.flow import OPTIONS as FLOW_OPTIONS
 from async_jobs.engine.submit.resolve import MAX_ARGUMENT_BYTES, Resolved, check_arguments, resolve
 from async_jobs.engine.transport import rq_jobs
@@ -47,6 +48,7 @@ FIELDS = (
 	"rate_key",
 	"expires_at",
 	"held_by",
+	"run_at",
 )
 INSERT = (
 	f"INSERT INTO `tabAsync Job` ({', '.join(f'`{f}`' for f in FIELDS)})"
@@ -104,10 +106,17 @@ def insert_many(
 		"rate_key": None,
 		"expires_at": None,
 		"held_by": None,
+		"run_at": None,
 	}
-	held = {**constant, "status": JobStatus.HELD.value, "held_by": HELD_BY_QUEUE}
+	held = {"status": JobStatus.HELD.value, "held_by": HELD_BY_QUEUE}
+	spread = {"status": JobStatus.SCHEDULED.value, "queued_at": None, "held_by": HELD_BY_RATE}
 	room = backpressure.room(options.queue)
-	rows, jobs, kept = [], [], []  # kept: held in the ledger until the queue drains
+	rows, jobs, kept = (
+		[],
+		[],
+		[],
+	)  # jobs: pushed after the commit; kept: held in the ledger until the queue drains
+	planned = []  # (row, kwargs) of every job; a rate limit's planned starts decide where each goes
 	for kwargs in items:
 		if not isinstance(kwargs, dict):
 			frappe.throw(_("Job arguments must be a dictionary"), frappe.ValidationError)
@@ -122,15 +131,31 @@ def insert_many(
 			check_arguments(kwargs)
 		name = frappe.generate_hash(length=10)
 		row = {
-			**(constant if len(jobs) < room else held),  # beyond the queue's bound: fed as it drains
+			**constant,
 			"name": name,
 			"arguments": readable_arguments(kwargs),
 			"encrypted_arguments": encrypted,
 			"rq_job_id": rq_jobs.full_rq_job_id(name, 1, site),
 			**options.flow.fields(kwargs),
 		}
+		planned.append((row, kwargs))
+	starts = flow.reserve_starts(
+		options.flow,
+		options.fields(0, None, None, None)["job_type"],
+		[(row["name"], row["rate_key"]) for row, _ in planned],
+	)
+	later = []  # (name, kwargs, run_at): their rate limit starts them later, through the delayed set
+	for (row, kwargs), start_in in zip(planned, starts, strict=True):
+		if start_in > flow.MOVED_AFTER:
+			run_at = now + timedelta(seconds=start_in)
+			row.update({**spread, "run_at": run_at})
+			later.append((row["name"], kwargs, run_at))
+		elif len(jobs) < room:
+			jobs.append((row["name"], kwargs))
+		else:  # beyond the queue's bound: fed as it drains
+			row.update(held)
+			kept.append((row["name"], kwargs))
 		rows.append(tuple(row[f] for f in FIELDS))
-		(jobs if len(jobs) < room else kept).append((name, kwargs))
 	if not rows:
 		return []
 	frappe.db.sql("SELECT 1")  # opens the transaction and the cursor frappe.db would use
@@ -139,8 +164,12 @@ def insert_many(
 
 	def push():
 		rq_jobs.push_many(jobs, user, options.queue, options.timeout, bool(at_front), flow=options.flow.any)
+		for name, kwargs, run_at in later:
+			rq_jobs.push(
+				name, user, options.queue, options.timeout, kwargs, bool(at_front), run_at=run_at, flow=True
+			)
 		if kept:
 			backpressure.mark(options.queue)
 
 	frappe.db.after_commit.add(push)
-	return [name for name, _ in (*jobs, *kept)]
+	return [row["name"] for row, _ in planned]

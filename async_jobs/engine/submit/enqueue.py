@@ -17,9 +17,9 @@ from async_jobs.engine.ledger.arguments import encrypt_arguments
 from async_jobs.engine.ledger.errors import is_seconds
 from async_jobs.engine.ledger.redact import readable_arguments
 from async_jobs.engine.ledger.side_db import SideConnection
-from async_jobs.engine.ledger.status import MAX_DELAY, JobStatus
+from async_jobs.engine.ledger.status import HELD_BY_RATE, MAX_DELAY, JobStatus
 from async_jobs.engine.retry.policy import RetryPolicy
-from async_jobs.engine.submit import dedup
+from async_jobs.engine.submit import dedup, flow
 from async_jobs.engine.submit.dedup import DuplicateJobError
 from async_jobs.engine.submit.registry import JobType
 from async_jobs.engine.submit.resolve import resolve
@@ -103,6 +103,14 @@ def enqueue(
 	)
 	job.name = frappe.generate_hash(length=10)  # named up front: the RQ id goes into the same INSERT
 	job.rq_job_id = rq_jobs.full_rq_job_id(job.name)
+	if options.flow.rate:  # its start planned within the rate limit: it reaches a worker on time
+		start_in = flow.reserve_starts(options.flow, job.job_type, [(job.name, job.rate_key)], when)[0]
+		if start_in > flow.MOVED_AFTER:
+			asked = (when - now_datetime()).total_seconds() if when else 0
+			when = now_datetime() + timedelta(seconds=start_in)
+			job.update({"status": JobStatus.SCHEDULED.value, "run_at": when, "queued_at": None})
+			if start_in > asked + flow.MOVED_AFTER:
+				job.held_by = HELD_BY_RATE
 	with _database(after_commit) as db:
 		holder = dedup.insert(job, db, lock)
 		if holder:

@@ -18,14 +18,17 @@ from datetime import datetime, timedelta
 import frappe
 from frappe import _
 from frappe.utils import get_datetime, now_datetime
+from frappe.utils.background_jobs import get_redis_conn
 
 from async_jobs.engine.ledger.errors import is_seconds
 from async_jobs.engine.ledger.status import MAX_DELAY
+from async_jobs.engine.transport import delayed, rates
 
 MAX_CONCURRENCY = 10_000
 MAX_RATE_COUNT = 1_000_000
 MAX_RATE_WINDOW = 24 * 3600
 KEY_LENGTH = 140  # the ledger's Data field
+MOVED_AFTER = 0.05  # seconds: a planned start later than this waits in the delayed set
 OPTIONS = ("concurrency_limit", "concurrency_key", "rate_limit", "rate_key", "expires_in", "expires_at")
 _UNITS = {
 	"s": 1,
@@ -193,3 +196,26 @@ def group_id(site: str, job_type: str, key: str | None) -> str:
 	"""The Redis name of a job type's group for one key (short and safe whatever the key holds)."""
 	digest = hashlib.sha1(f"{job_type}\x1f{key or ''}".encode()).hexdigest()[:24]
 	return f"{site}:{digest}"
+
+
+def rate_group_id(site: str, job_type: str, rate_key: str | None) -> str:
+	"""The Redis name of a job type's rate-limit group for one rate key."""
+	return group_id(site, job_type, f"rate\x1f{rate_key or ''}")
+
+
+def reserve_starts(
+	options: FlowOptions, job_type: str, jobs: list[tuple[str, str]], run_at=None
+) -> list[float]:
+	"""Plan the starts of rate-limited jobs being enqueued, (name, rate key) each: seconds from now per job."""
+	if not options.rate or not jobs:
+		return [0.0] * len(jobs)
+	conn, site, out = get_redis_conn(), frappe.local.site, {}
+	not_before = delayed.epoch(run_at) if run_at else 0
+	by_key: dict[str, list[str]] = {}
+	for name, key in jobs:
+		by_key.setdefault(key or "", []).append(name)
+	for key, names in by_key.items():
+		group = rate_group_id(site, job_type, key)
+		delays = rates.reserve(conn, group, names, options.rate.count, options.rate.seconds, not_before)
+		out.update(zip(names, delays, strict=True))
+	return [out[name] for name, _key in jobs]

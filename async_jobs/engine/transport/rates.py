@@ -41,6 +41,30 @@ redis.call('ZADD', KEYS[1], at, 'r:' .. ARGV[1])
 return tostring(at - now)
 """
 
+# ARGV: count, plan window, not before (epoch seconds, 0: now), then the jobs. Reserves each job the earliest start
+# from `not before` on at which no plan window holds more than `count` starts and reservations; returns the
+# seconds from now to each (0 for those that may start at once).
+_RESERVE = """
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local count, plan, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - plan - 1)
+local out = {}
+for i = 4, #ARGV do
+	local m = redis.call('ZCARD', KEYS[1])
+	local at = math.max(now, nb)
+	if m >= count then
+		local pivot = redis.call('ZRANGE', KEYS[1], m - count, m - count, 'WITHSCORES')
+		at = math.max(at, tonumber(pivot[2]) + plan)
+	end
+	redis.call('ZADD', KEYS[1], at, 'r:' .. ARGV[i])
+	out[#out + 1] = tostring(at - now)
+end
+redis.call('PEXPIRE', KEYS[1], math.ceil((plan + 60) * 1000))
+return out
+"""
+
 # ARGV: job. Forget its reservation (it ended without starting).
 _FORGET = "return redis.call('ZREM', KEYS[1], 'r:' .. ARGV[1])"
 
@@ -70,6 +94,18 @@ def claim(conn, group: str, name: str, attempt: int, count: int, seconds: float)
 	"""Record a start of job `name` now if the limit allows it and return 0; else the seconds to wait."""
 	enforced, plan = windows(seconds)
 	return float(conn.eval(_CLAIM, 1, _key(group), name, str(attempt), int(count), enforced, plan))
+
+
+def reserve(
+	conn, group: str, names: list[str], count: int, seconds: float, not_before: float = 0
+) -> list[float]:
+	"""Plan the starts of jobs being enqueued (in order): the seconds from now until each may start, so that they
+	reach the workers spread out instead of being refused there one after another."""
+	if not names:
+		return []
+	_enforced, plan = windows(seconds)
+	delays = conn.eval(_RESERVE, 1, _key(group), int(count), plan, float(not_before), *names)
+	return [float(d) for d in delays]
 
 
 def unclaim(conn, group: str, name: str, attempt: int) -> None:
