@@ -69,9 +69,9 @@ def free_limits(job, attempt: int | None, terminal: bool) -> None:
 		conn = get_redis_conn()
 		if job.concurrency_limit:
 			owner = "*" if terminal else (attempt or 0)
-			if limits.release(conn, held.concurrency_group(job), job.name, owner):
+			if limits.release(conn, held.concurrency_group(job), job.name, owner) == limits.FREED_WITH_HELD:
 				held.fill(job.job_type, job.concurrency_key)
-		if job.rate_limit and terminal:
+		if job.rate_limit and terminal and attempt is None:  # a start removed its reservation already
 			group = held.rate_group(job)
 			rates.forget(conn, group, job.name)
 	except Exception:  # Redis away: leases end the slot; the lifeline releases held jobs

@@ -114,6 +114,7 @@ def hold(row) -> None:
 		frappe.db.rollback()
 		return
 	frappe.db.commit()
+	limits.mark_held(get_redis_conn(), held.concurrency_group(row))
 	held.fill(row.job_type, row.concurrency_key)
 
 

@@ -47,6 +47,7 @@ def fill(job_type: str, key: str | None) -> int:
 			as_dict=True,
 		)
 		if not rows:
+			limits.unmark_held(conn, group)  # none left: releases need not look (the lifeline still does)
 			return pushed
 		for row in rows:
 			taken, _count = limits.reserve(conn, group, row.name, row.concurrency_limit or 1)

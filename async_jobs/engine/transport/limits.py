@@ -38,7 +38,8 @@ return {2, count + 1}
 """
 )
 
-# ARGV: name, owner ("*" = whoever holds it). 1 if a slot was freed.
+# ARGV: name, owner ("*" = whoever holds it). 0: nothing freed; 1: a slot freed; 2: freed, and jobs are held for
+# the group (KEYS[3], set when a job is held), so the caller releases the next one.
 _RELEASE = (
 	_PRELUDE
 	+ """
@@ -46,7 +47,7 @@ local owner = redis.call('HGET', KEYS[2], ARGV[1])
 if not owner or (ARGV[2] ~= '*' and owner ~= ARGV[2]) then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-return 1
+return 1 + redis.call('EXISTS', KEYS[3])
 """
 )
 
@@ -69,11 +70,25 @@ local t = redis.call('TIME')
 return redis.call('ZCOUNT', KEYS[1], '(' .. (tonumber(t[1]) + tonumber(t[2]) / 1000000), '+inf')
 """
 
-NEW, HELD_ALREADY, FULL = 2, 1, 0
+NEW, HELD_ALREADY, FULL = 2, 1, 0  # take()
+FREED_WITH_HELD = 2  # release()
 
 
 def _keys(group: str) -> tuple[str, str]:
 	return f"async_jobs:slots:{group}", f"async_jobs:slots:{group}:owners"
+
+
+def _held_key(group: str) -> str:
+	return f"async_jobs:slots:{group}:held"
+
+
+def mark_held(conn, group: str) -> None:
+	"""Jobs of `group` wait Held: a release then looks for the next one in the ledger."""
+	conn.set(_held_key(group), 1, ex=86400)
+
+
+def unmark_held(conn, group: str) -> None:
+	conn.delete(_held_key(group))
 
 
 def take(conn, group: str, name: str, limit: int, owner: int | str, lease: float) -> tuple[int, int]:
@@ -86,9 +101,10 @@ def reserve(conn, group: str, name: str, limit: int) -> tuple[int, int]:
 	return take(conn, group, name, limit, 0, RESERVE_SECONDS)
 
 
-def release(conn, group: str, name: str, owner: int | str = "*") -> bool:
-	"""Free job `name`'s slot if `owner` (an attempt, 0 for a reservation, "*" for any) holds it."""
-	return bool(conn.eval(_RELEASE, 2, *_keys(group), name, str(owner)))
+def release(conn, group: str, name: str, owner: int | str = "*") -> int:
+	"""Free job `name`'s slot if `owner` (an attempt, 0 for a reservation, "*" for any) holds it: 0 if it held
+	none, 1 if freed, 2 if freed while jobs of the group are held (release the next one)."""
+	return int(conn.eval(_RELEASE, 3, *_keys(group), _held_key(group), name, str(owner)))
 
 
 def renew(conn, group: str, name: str, attempt: int, lease: float) -> bool:
