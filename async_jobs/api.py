@@ -8,7 +8,7 @@ than Frappe's TypeError (a 500). The core lives in async_jobs.engine.
 import frappe
 
 from async_jobs.engine.batches.view import batch_summary, list_active
-from async_jobs.engine.control import bulk
+from async_jobs.engine.control import bulk, pause
 from async_jobs.engine.control.batch import cancel_batch_jobs, requeue_failed_children
 from async_jobs.engine.control.cancel import cancel_job
 from async_jobs.engine.control.requeue import requeue_by_hand, requeue_matching
@@ -159,3 +159,17 @@ def retry_jobs(names: str | list | None = None) -> dict:
 def cancel_jobs(names: str | list | None = None) -> dict:
 	"""Cancel jobs by name (each checked as `cancel`); returns those done and every refused one with its reason."""
 	return bulk.apply("cancel", names)
+
+
+@frappe.whitelist(methods=["POST"])
+def pause_queue(queue: str | None = None) -> dict:
+	"""Pause a queue of the bench (managers): none of its jobs starts until it is resumed; returns the pause."""
+	permissions.check_manager()
+	return {"queue": queue, **pause.pause_queue(queue)}
+
+
+@frappe.whitelist(methods=["POST"])
+def resume_queue(queue: str | None = None) -> dict:
+	"""Resume a paused queue (managers)."""
+	permissions.check_manager()
+	return {"queue": queue, "resumed": pause.resume_queue(queue)}

@@ -49,9 +49,13 @@ def bar(percent: float | None, width: int = BAR_WIDTH) -> str:
 def status() -> None:
 	echo_title(f"async_jobs on {frappe.local.site}")
 	click.echo("Queues (shared by the bench)")
+	from async_jobs.engine.control.pause import paused_queues
+
+	paused = paused_queues()
 	for q in queues.gather_queues():
 		oldest = f", oldest waiting {q.oldest_wait_seconds:,.0f} s" if q.waiting else ""
-		click.echo(f"  {q.name:<12} {q.waiting:>7,} waiting  {q.workers:>3} workers{oldest}")
+		stop = f"  PAUSED by {paused[q.name].get('by')}" if q.name in paused else ""
+		click.echo(f"  {q.name:<12} {q.waiting:>7,} waiting  {q.workers:>3} workers{oldest}{stop}")
 	counts = dict(
 		frappe.db.sql(
 			"SELECT status, COUNT(*) FROM `tabAsync Job` WHERE status IN %s GROUP BY status",
@@ -150,3 +154,28 @@ def retry(status: str | None, job_type: str | None, queue: str | None, owner: st
 
 def echo_title(text: str) -> None:
 	click.secho(text, bold=True)
+
+
+def pause_queue(queue: str) -> None:
+	"""`bench async-jobs pause QUEUE`: bench-wide, so no site is needed."""
+	import getpass
+
+	from async_jobs.engine.control import pause
+
+	with frappe.init_site():
+		try:
+			pause.pause_queue(queue, by=f"bench ({getpass.getuser()})")
+		except frappe.ValidationError as e:
+			raise click.ClickException(str(e))
+	click.echo(f"Queue {queue} paused: none of its jobs starts until `bench async-jobs resume {queue}`.")
+
+
+def resume_queue(queue: str) -> None:
+	from async_jobs.engine.control import pause
+
+	with frappe.init_site():
+		try:
+			was_paused = pause.resume_queue(queue)
+		except frappe.ValidationError as e:
+			raise click.ClickException(str(e))
+	click.echo(f"Queue {queue} resumed." if was_paused else f"Queue {queue} was not paused.")

@@ -1,10 +1,34 @@
-"""bench commands of async_jobs: `bench async-jobs <command>`."""
+"""bench commands of async_jobs: `bench async-jobs <command>`; and paused queues for `bench worker`."""
 
+import functools
 import signal
 
 import click
 import frappe
 from frappe.commands import pass_context
+from frappe.commands import scheduler as frappe_scheduler_commands
+
+
+def _pause_aware(command: click.Command) -> None:
+	"""Bench imports this module in every bench command's process: `bench worker` and `bench worker-pool` then
+	build workers that skip paused queues (engine/transport/pause.py). Nothing else changes in them."""
+	original = command.callback
+	if getattr(original, "async_jobs_pause_aware", False):
+		return
+
+	@functools.wraps(original)
+	def callback(*args, **kwargs):
+		from async_jobs.engine.transport.pause import install_in_frappe
+
+		install_in_frappe()
+		return original(*args, **kwargs)
+
+	callback.async_jobs_pause_aware = True
+	command.callback = callback
+
+
+_pause_aware(frappe_scheduler_commands.start_worker)
+_pause_aware(frappe_scheduler_commands.start_worker_pool)
 
 
 @click.group("async-jobs")
@@ -71,6 +95,24 @@ def retry(context, status, job_type, queue, owner):
 	from async_jobs import cli
 
 	cli.for_each_site(context, lambda: cli.retry(status, job_type, queue, owner))
+
+
+@async_jobs_group.command("pause")
+@click.argument("queue")
+def pause(queue: str):
+	"""Pause a queue of the bench: no job of it starts (tracked or not) until `resume`; waiting jobs stay."""
+	from async_jobs import cli
+
+	cli.pause_queue(queue)
+
+
+@async_jobs_group.command("resume")
+@click.argument("queue")
+def resume(queue: str):
+	"""Resume a paused queue: its waiting jobs start again, in order."""
+	from async_jobs import cli
+
+	cli.resume_queue(queue)
 
 
 @async_jobs_group.command("worker")

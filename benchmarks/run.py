@@ -12,6 +12,7 @@
 8. fast              the fast worker vs `bench worker`: no-op and realistic jobs, plain and tracked (fast_worker.py)
 9. budget            where a no-op job's time goes on the fast worker, plain and tracked, from a profile (budget.py)
 10. observe          observing every plain job: on vs off, one worker of each kind (observe.py)
+11. limits          tracked jobs under a generous concurrency / rate limit vs none: the limiter's cost (limits.py)
 """
 
 import argparse
@@ -25,7 +26,7 @@ from frappe.utils.background_jobs import execute_job, get_queue
 from rq import Queue
 
 import async_jobs
-from benchmarks import fast_worker
+from benchmarks import fast_worker, limits
 from benchmarks import observe as observe_benchmark
 from benchmarks import prune as prune_benchmark
 from benchmarks.batch import batch_throughput
@@ -247,6 +248,7 @@ def main():
 			"fast",
 			"budget",
 			"observe",
+			"limits",
 		],
 	)
 	args = parser.parse_args()
@@ -266,6 +268,7 @@ def main():
 			"fast": (60, 600),
 			"budget": 200,
 			"observe": (60, 600),
+			"limits": 300,
 		}
 		if args.quick
 		else {
@@ -278,6 +281,7 @@ def main():
 			"fast": (300, 3000),
 			"budget": 1000,
 			"observe": (300, 3000),
+			"limits": 2000,
 		}
 	)
 	steps = {
@@ -290,6 +294,7 @@ def main():
 		"fast": fast_worker.compare,
 		"budget": budget,
 		"observe": observe_benchmark.compare,
+		"limits": limits.compare,
 	}
 	for name in args.only:
 		steps[name](table, sizes[name])

@@ -266,3 +266,14 @@ def scheduled_tick() -> None:
 def scheduled_fail() -> None:
 	"""A scheduled job whose failure Frappe swallows (only its Scheduled Job Log says Failed)."""
 	raise RuntimeError("scheduled job failed on purpose")
+
+
+def limited(company: str, seconds: float = 0.2) -> str:
+	"""A job under a concurrency or rate limit: sleeps a little so that overlaps would show."""
+	time.sleep(seconds)
+	return company
+
+
+def limit_key_of(company: str, **_kwargs) -> str:
+	"""A concurrency_key function: the key of a job from its arguments."""
+	return f"company={company.upper()}"

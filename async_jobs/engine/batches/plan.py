@@ -12,11 +12,12 @@ from async_jobs.engine.batches.settle import settle, stored_arguments
 from async_jobs.engine.batches.status import TABLE, seal
 from async_jobs.engine.batches.view import publish
 from async_jobs.engine.submit.bulk import insert_many
+from async_jobs.engine.submit.flow import OPTIONS as FLOW_OPTIONS
 from async_jobs.engine.submit.resolve import Resolved, resolve
 
 CHUNK_ARGUMENT = "names"  # a records batch calls its method with the chunk's record names under this key
 COMMIT_EVERY = 20  # chunks planned per commit
-CHILD_OPTIONS = ("queue", "timeout", "retry", "notify", "at_front", "job_type")
+CHILD_OPTIONS = ("queue", "timeout", "retry", "notify", "at_front", "job_type", *FLOW_OPTIONS)
 
 
 def children_options(method, options: dict) -> Resolved:
@@ -29,6 +30,7 @@ def children_options(method, options: dict) -> Resolved:
 		options.get("timeout"),
 		options.get("retry"),
 		options.get("notify") or "Never",
+		flow_given={option: options.get(option) for option in FLOW_OPTIONS},
 	)
 
 

@@ -31,11 +31,12 @@ from async_jobs.engine.ledger import lifecycle, settings
 from async_jobs.engine.ledger.errors import HardTimeout, WorkerLost
 from async_jobs.engine.ledger.observed import KIND_OBSERVED
 from async_jobs.engine.ledger.redact import redact_text
-from async_jobs.engine.ledger.status import TRANSITIONS, WAITING, JobStatus
+from async_jobs.engine.ledger.status import IN_TRANSPORT, TRANSITIONS, WAITING, JobStatus
 from async_jobs.engine.retry.outcome import decide
 from async_jobs.engine.retry.policy import RetryPolicy, attempts_in_round
+from async_jobs.engine.run import gate, held
 from async_jobs.engine.run.ended import attempt_ended
-from async_jobs.engine.transport import heartbeat
+from async_jobs.engine.transport import heartbeat, rq_jobs
 from async_jobs.engine.transport import workers as rq_workers
 from async_jobs.engine.transport.delayed import DELAYED_KEY
 from async_jobs.engine.transport.dispatch import CannotDispatch, dispatch
@@ -72,6 +73,9 @@ def stale_after() -> float:
 def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 	"""One pass over this site's started jobs and (unless told not to) its waiting jobs; returns counts."""
 	counts = {"lost": 0, "killed": 0, "recovered": 0, "gone": 0, "batches": 0, "errors": 0}
+	counts["expired"] = expire_overdue(counts)
+	counts["released"] = held.fill_all()  # held jobs whose slot freed without a word (a lease ran out)
+	counts["fed"] = held.feed_held_queues()  # jobs held back by backpressure, should no stager feed them
 	conn, stale = get_redis_conn(), stale_after()
 	tracked = {"kind": ["!=", KIND_OBSERVED]}  # observed jobs are judged by control/observed.py
 	for row in frappe.get_all(
@@ -90,7 +94,7 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 	cutoff = now_datetime() - timedelta(seconds=recover_after())
 	waiting = frappe.get_all(
 		"Async Job",
-		filters={"status": ["in", [s.value for s in WAITING]], "modified": ["<", cutoff], **tracked},
+		filters={"status": ["in", [s.value for s in IN_TRANSPORT]], "modified": ["<", cutoff], **tracked},
 		fields=["name", "status", "rq_job_id", "recovered", "run_at"],
 	)
 	queue_lengths: dict[str, int] = {}
@@ -121,6 +125,23 @@ def _observed(conn, stale: float) -> int:
 		)
 		frappe.db.commit()
 		return 0
+
+
+def expire_overdue(counts: dict[str, int], limit: int = 500) -> int:
+	"""Waiting jobs past their expires_at end Expired (their RQ job removed) instead of running late."""
+	rows = frappe.db.sql(
+		"SELECT name, rq_job_id, expires_at FROM `tabAsync Job` WHERE status IN %s AND expires_at < %s LIMIT %s",
+		(tuple(s.value for s in WAITING), now_datetime(), limit),
+		as_dict=True,
+	)
+	expired = 0
+	for row in rows:
+		with _one_row(row, counts):
+			gate.expire(row.name, row.expires_at)
+			if row.rq_job_id:
+				rq_jobs.remove(row.rq_job_id)
+			expired += 1
+	return expired
 
 
 @contextmanager
@@ -262,7 +283,7 @@ def record_lost(row, reason: str) -> int:
 	if run_at and (problem := _dispatch(row.name, run_at)):
 		_lose(row.name, problem)  # it cannot run again: it ends Lost, and _lose tells everyone
 	else:
-		attempt_ended(row.name)
+		attempt_ended(row.name, attempt=cint(row.attempts))
 	return 1
 
 

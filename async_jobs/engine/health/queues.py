@@ -2,20 +2,28 @@
 jobs (tracked and observed) that failed lately, judged against the thresholds in Async Jobs Settings (0 turns a
 check off). Queues are the bench's (Redis is shared by its sites); the failure rate is this site's ledger."""
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import frappe
 from frappe import _
-from frappe.utils.background_jobs import get_queue, get_queue_list
+from frappe.utils.background_jobs import get_queue, get_queue_list, get_redis_conn
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from async_jobs.engine.health.alerts import Finding
 from async_jobs.engine.ledger.status import JobStatus
+from async_jobs.engine.transport import pause
 from async_jobs.engine.transport import workers as rq_workers
 
-FAILED = (JobStatus.FAILED.value, JobStatus.TIMED_OUT.value, JobStatus.DEAD.value, JobStatus.LOST.value)
+FAILED = (
+	JobStatus.FAILED.value,
+	JobStatus.TIMED_OUT.value,
+	JobStatus.DEAD.value,
+	JobStatus.LOST.value,
+	JobStatus.EXPIRED.value,
+)
 ENDED = (*FAILED, JobStatus.FINISHED.value)
 
 
@@ -137,8 +145,30 @@ def gather_failures(now: datetime, window_minutes: int) -> tuple[int, int]:
 	return sum(counts.get(s, 0) for s in FAILED), sum(counts.values())
 
 
+def pause_findings(paused: dict[str, dict], config, now_epoch: float) -> list[Finding]:
+	"""Queues paused longer than the settings allow (max_pause_minutes; 0 turns the check off)."""
+	found = []
+	for queue, info in sorted(paused.items()):
+		minutes = (now_epoch - (info.get("at") or now_epoch)) / 60
+		if config.max_pause_minutes and minutes > config.max_pause_minutes:
+			found.append(
+				Finding(
+					f"paused:{queue}",
+					_("Queue {0} has been paused for {1} minutes").format(queue, int(minutes)),
+					_("Queue {0} was paused by {1}: none of its jobs starts while it is paused.").format(
+						queue, info.get("by") or "?"
+					),
+					_(
+						"Resume it when its work may run again: `bench async-jobs resume {0}`, or Resume on its card in the Job Monitor."
+					).format(queue),
+				)
+			)
+	return found
+
+
 def findings(config, now: datetime) -> list[Finding]:
 	found = queue_findings(gather_queues(), config)
+	found += pause_findings(pause.paused(get_redis_conn()), config, time.time())
 	if config.max_failure_rate:
 		failure = failure_finding(*gather_failures(now, config.failure_window_minutes), config)
 		if failure:

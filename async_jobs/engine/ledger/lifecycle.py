@@ -23,7 +23,10 @@ _STARTED = (
 	" dedup_lock = IF(dedup_mode = 'until_started', NULL, dedup_lock)"
 )
 _ENDED = "ended_at = %(now)s, dedup_lock = NULL"
-_REQUEUED = "queued_at = %(now)s, ended_at = NULL, run_at = NULL, cancel_requested = 0, recovered = 0"
+_REQUEUED = (
+	"queued_at = %(now)s, ended_at = NULL, run_at = NULL, cancel_requested = 0, recovered = 0,"
+	" expires_at = NULL"  # a retry by hand runs now, whatever the first round's expiry said
+)
 _RUN_TIME = "run_seconds = COALESCE(TIMESTAMPDIFF(MICROSECOND, started_at, %(now)s) / 1e6, 0)"
 # The attempt ending now, appended to the attempt log in the same statement (first: it reads the row's values
 # before this statement's other assignments change them).
@@ -53,6 +56,8 @@ def _build(
 		assignments.append(_STARTED)
 	if verb == "requeue":
 		assignments.append(_REQUEUED)
+	if target in (JobStatus.STARTED, JobStatus.QUEUED) or target in TERMINAL:
+		assignments.append("held_by = NULL")  # why it was held (or its start moved) no longer holds
 	if verb == "snooze":
 		assignments.append("attempts = GREATEST(attempts - 1, 0)")  # a snooze is not a failed attempt
 	if target == JobStatus.FINISHED:
@@ -107,7 +112,7 @@ def transition(
 ) -> bool:
 	"""Move job `name` by `verb` if its current state allows it; set `fields` in the same statement. The end of an
 	attempt names its `attempt`: an older attempt that ends late (the lifeline gave up on it and started the next)
-	cannot overwrite a newer one; with `log_error` it is also appended to the attempt log (attempts.py). A caller
+	cannot overwrite a newer one; with `log_error` it is also appended to the attempt log, in the same statement. A caller
 	that knows whether the job is a batch child says so (`in_batch`): a job of no batch then costs no batch
 	statement. Returns False, changing nothing, when the job is in a state the verb may not leave or has moved on
 	to another attempt."""

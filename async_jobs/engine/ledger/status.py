@@ -15,12 +15,15 @@ class JobStatus(str, Enum):
 	DEAD = "Dead"  # every allowed attempt failed
 	CANCELLED = "Cancelled"
 	LOST = "Lost"  # its RQ job vanished (Redis lost) and it could not be enqueued again
+	HELD = "Held"  # waiting in the ledger, not in RQ: for a concurrency slot, or for its queue to drain (held_by)
+	EXPIRED = "Expired"  # not started by its expires_at: it never runs late
 
 	def __str__(self) -> str:
 		return self.value
 
 
-WAITING = frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.RETRYING})
+WAITING = frozenset({JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.RETRYING, JobStatus.HELD})
+IN_TRANSPORT = WAITING - {JobStatus.HELD}  # waiting jobs that have an RQ job (queued or in the delayed set)
 TERMINAL = frozenset(
 	{
 		JobStatus.FINISHED,
@@ -29,10 +32,15 @@ TERMINAL = frozenset(
 		JobStatus.DEAD,
 		JobStatus.CANCELLED,
 		JobStatus.LOST,
+		JobStatus.EXPIRED,
 	}
 )
 RETRYABLE_BY_HAND = TERMINAL - {JobStatus.FINISHED}
 FAILED_ENDS = TERMINAL - {JobStatus.FINISHED, JobStatus.CANCELLED}  # ended without success, not by request
+# Why a Held job waits (its `held_by`), and why a Scheduled one waits when a rate limit moved its start.
+HELD_BY_LIMIT = "limit"  # no free slot of its concurrency limit
+HELD_BY_QUEUE = "backpressure"  # its queue holds as many jobs as async_jobs may put there
+HELD_BY_RATE = "rate"  # Scheduled: its start was moved to the rate limit's next free slot
 NOTIFY_MODES = ("On Failure", "Always", "Never")
 MAX_DELAY = (
 	366 * 24 * 3600
@@ -43,6 +51,12 @@ MAX_TIMEOUT = 7 * 24 * 3600  # seconds: the longest timeout a job may have
 TRANSITIONS: dict[str, tuple[frozenset[JobStatus], JobStatus]] = {
 	# A delayed or retrying job is staged onto its queue in Redis alone; the ledger moves it when a worker starts it.
 	"start": (WAITING, JobStatus.STARTED),
+	# Flow control (engine/run/gate.py, engine/run/held.py): a job over its concurrency limit, or beyond its queue's
+	# bound, waits in the ledger without an RQ job; released, it is pushed again. A rate limit moves its start.
+	"hold": (IN_TRANSPORT, JobStatus.HELD),
+	"release": (frozenset({JobStatus.HELD}), JobStatus.QUEUED),
+	"defer": (IN_TRANSPORT, JobStatus.SCHEDULED),
+	"expire": (WAITING, JobStatus.EXPIRED),
 	"complete": (frozenset({JobStatus.STARTED}), JobStatus.FINISHED),
 	"fail": (frozenset({JobStatus.STARTED}), JobStatus.FAILED),
 	"time_out": (frozenset({JobStatus.STARTED}), JobStatus.TIMED_OUT),

@@ -17,7 +17,7 @@ from frappe.utils import now_datetime
 from async_jobs.engine.ledger import settings
 from async_jobs.engine.ledger.status import JobStatus
 
-FAILED = (JobStatus.FAILED, JobStatus.DEAD, JobStatus.TIMED_OUT, JobStatus.LOST)
+FAILED = (JobStatus.FAILED, JobStatus.DEAD, JobStatus.TIMED_OUT, JobStatus.LOST, JobStatus.EXPIRED)
 
 
 @dataclass(frozen=True)

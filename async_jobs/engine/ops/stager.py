@@ -1,7 +1,8 @@
 """The stager process (`bench async-jobs stager`, one per bench or per host): moves due delayed jobs onto their
-queues about every second, writes the observed jobs' events into each site's ledger about every second, and runs
-the lifeline over every site with async_jobs every few seconds — and the
-watchdog every 5 minutes, so that a disabled or stuck scheduler (which cannot report itself) is still noticed."""
+queues about every second (and jobs held back by backpressure as their queues drain), writes the observed jobs'
+events into each site's ledger about every second, and runs the lifeline over every site with async_jobs every few
+seconds — and the watchdog every 5 minutes, so that a disabled or stuck scheduler (which cannot report itself) is
+still noticed."""
 
 import time
 
@@ -12,6 +13,7 @@ from frappe.utils.background_jobs import get_redis_conn
 from async_jobs.engine.control import lifeline, observed
 from async_jobs.engine.health import watchdog
 from async_jobs.engine.ops import operations
+from async_jobs.engine.run import held
 from async_jobs.engine.transport import delayed
 from async_jobs.engine.transport import observed as observed_channel
 
@@ -35,10 +37,13 @@ def run_stager(interval: float = 1.0, lifeline_every: float = 10.0, stop=lambda:
 				due = delayed.next_due()
 				wait = interval if due is None else min(interval, max(0.05, due))
 				observing = observed_channel.pending(get_redis_conn(), list(_observing_sites))
+				feeding = held.feed_due()
 		except Exception:
-			observing = {}
+			observing, feeding = {}, []
 			logger.exception("staging delayed jobs failed")  # Redis restarting: try again next round
 		record_observed(observing)
+		if feeding:
+			held.feed_sites(feeding)  # jobs held back by backpressure, as their queues drain
 		if time.monotonic() >= next_lifeline:
 			reconcile_all_sites()
 			next_lifeline = time.monotonic() + lifeline_every

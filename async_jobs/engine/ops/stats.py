@@ -8,7 +8,13 @@ import frappe
 
 from async_jobs.engine.ledger.status import JobStatus
 
-FAILED = (JobStatus.FAILED.value, JobStatus.TIMED_OUT.value, JobStatus.DEAD.value, JobStatus.LOST.value)
+FAILED = (
+	JobStatus.FAILED.value,
+	JobStatus.TIMED_OUT.value,
+	JobStatus.DEAD.value,
+	JobStatus.LOST.value,
+	JobStatus.EXPIRED.value,
+)
 PERCENTILES = (50, 95, 99)
 PERIOD = "creation >= %(start)s AND creation < %(end)s"
 

@@ -23,6 +23,7 @@ from async_jobs.engine.ledger.side_db import SideConnection
 from async_jobs.engine.ledger.status import TRANSITIONS
 from async_jobs.engine.retry.outcome import decide
 from async_jobs.engine.retry.policy import RetryPolicy, attempts_in_round
+from async_jobs.engine.run import gate
 from async_jobs.engine.run.ended import attempt_ended
 from async_jobs.engine.run.monitor import JobMonitor
 from async_jobs.engine.run.progress import EVENT as PROGRESS_EVENT
@@ -46,19 +47,29 @@ ROW_FIELDS = (
 	"batch",
 	"notify",
 	"email_owner",
+	"concurrency_limit",  # the after-end work frees the job's limits from the row as written (ended_row)
+	"concurrency_key",
+	"rate_limit",
+	"rate_key",
 )
 RESCHEDULING = ("retry_later", "snooze")
 
 
-def run(async_job: str, job_kwargs: dict | None = None):
+def run(async_job: str, job_kwargs: dict | None = None, flow: bool = False):
 	side = SideConnection()
 	monitor = None
 	try:
+		granted = gate.admit(async_job) if flow else None  # limits and expiry (run/gate.py)
+		if flow and granted is None:
+			return  # expired, held for a slot, or moved by its rate limit: not to run now
 		job = record_started(async_job, side)
 		if job is None:
+			if granted:
+				granted.give_back()
 			return  # cancelled while it waited, or delivered twice: not ours to run
 		run_as_owner(job)
-		monitor = JobMonitor(job.name, job.attempts)
+		slot = (granted.slot, granted.lease) if granted and granted.slot else None
+		monitor = JobMonitor(job.name, job.attempts, slot)
 		monitor.start()
 		verb, delay, fields = perform(job, job_kwargs or {})
 		monitor.stop()
@@ -161,7 +172,7 @@ def record_outcome(job, verb: str, delay: float | None, fields: dict) -> None:
 	if run_at:
 		dispatch(job.name, run_at)
 	frappe.db.commit()
-	attempt_ended(job.name, row=ended_row(job, status, fields, progress))
+	attempt_ended(job.name, attempt=job.attempts, row=ended_row(job, status, fields, progress))
 
 
 def ended_row(job, status: str, fields: dict, progress: Progress) -> frappe._dict:

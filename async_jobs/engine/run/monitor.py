@@ -19,15 +19,17 @@ import redis
 from async_jobs.engine.ledger import lifecycle, settings
 from async_jobs.engine.run.ended import attempt_ended
 from async_jobs.engine.run.progress import cancel_key
-from async_jobs.engine.transport import heartbeat
+from async_jobs.engine.transport import heartbeat, limits
 
 POLL_EVERY = 0.5
 THREAD_PREFIX = "async-jobs-monitor-"  # the fast worker's child joins these threads after each job
 
 
 class JobMonitor(threading.Thread):
-	def __init__(self, name: str, attempt: int):
+	def __init__(self, name: str, attempt: int, slot: tuple[str, float] | None = None):
+		"""`slot`: (group, lease) of the concurrency slot the attempt holds; each beat renews its lease."""
 		super().__init__(name=f"{THREAD_PREFIX}{name}", daemon=True)
+		self.slot = slot
 		conf = frappe.local.conf
 		self.job = name
 		self.attempt = attempt
@@ -62,6 +64,8 @@ class JobMonitor(threading.Thread):
 			try:
 				if time.monotonic() >= next_beat:
 					heartbeat.beat(self.queue, self.site, self.job)
+					if self.slot:
+						limits.renew(self.queue, self.slot[0], self.job, self.attempt, self.slot[1])
 					next_beat = time.monotonic() + heartbeat.BEAT_EVERY
 				if requested_at is None:
 					if self.cache.exists(self.cancel_key):
@@ -80,7 +84,7 @@ class JobMonitor(threading.Thread):
 			cancelled = lifecycle.transition(self.job, "cancel", attempt=self.attempt, error=reason)
 			frappe.db.commit()
 			if cancelled:
-				attempt_ended(self.job)
+				attempt_ended(self.job, attempt=self.attempt)
 		if cancelled:  # else the job reached an end of its own first: leave the horse alone
 			heartbeat.clear(self.queue, self.site, self.job)
 			os.kill(os.getpid(), signal.SIGKILL)

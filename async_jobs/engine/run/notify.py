@@ -7,7 +7,13 @@ from frappe import _
 
 from async_jobs.engine.ledger.status import JobStatus
 
-FAILURES = {JobStatus.FAILED.value, JobStatus.TIMED_OUT.value, JobStatus.DEAD.value, JobStatus.LOST.value}
+FAILURES = {
+	JobStatus.FAILED.value,
+	JobStatus.TIMED_OUT.value,
+	JobStatus.DEAD.value,
+	JobStatus.LOST.value,
+	JobStatus.EXPIRED.value,
+}
 FIELDS = ("name", "owner", "status", "job_type", "error", "notify", "email_owner")
 
 

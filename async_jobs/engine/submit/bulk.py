@@ -5,6 +5,7 @@ delay or a dedup key (use enqueue() for those). Batches use it for their childre
 """
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 import frappe
 from frappe import _
@@ -12,12 +13,15 @@ from frappe.utils import now_datetime
 
 from async_jobs.engine.ledger.arguments import encrypt_arguments
 from async_jobs.engine.ledger.redact import readable_arguments
-from async_jobs.engine.ledger.status import JobStatus
+from async_jobs.engine.ledger.status import HELD_BY_QUEUE, HELD_BY_RATE, JobStatus
+from async_jobs.engine.submit import backpressure, flow
+from async_jobs.engine.submit.flow import OPTIONS as FLOW_OPTIONS
 from async_jobs.engine.submit.resolve import MAX_ARGUMENT_BYTES, Resolved, check_arguments, resolve
 from async_jobs.engine.transport import realtime, rq_jobs
 
 FIELDS = (
 	"name",
+	"kind",
 	"creation",
 	"modified",
 	"owner",
@@ -39,6 +43,13 @@ FIELDS = (
 	"email_owner",
 	"retry_policy",
 	"rq_job_id",
+	"concurrency_limit",
+	"concurrency_key",
+	"rate_limit",
+	"rate_key",
+	"expires_at",
+	"held_by",
+	"run_at",
 )
 INSERT = (
 	f"INSERT INTO `tabAsync Job` ({', '.join(f'`{f}`' for f in FIELDS)})"
@@ -59,10 +70,15 @@ def enqueue_many(
 	reference_name: str | None = None,
 	job_type: str | None = None,
 	batch: str | None = None,
+	**flow_given,
 ) -> list[str]:
 	"""Track and enqueue `method(**kwargs)` for each kwargs in `items`, in the caller's transaction (the RQ jobs
-	are pushed after it commits). Returns the Async Job names, in order."""
-	options = resolve(method, job_type, queue, timeout, retry, notify)
+	are pushed after it commits). Returns the Async Job names, in order. `flow_given`: enqueue()'s flow-control
+	options (concurrency_limit, concurrency_key, rate_limit, rate_key, expires_in, expires_at)."""
+	unknown = set(flow_given) - set(FLOW_OPTIONS)
+	if unknown:
+		frappe.throw(_("Unknown options: {0}").format(", ".join(sorted(unknown))), frappe.ValidationError)
+	options = resolve(method, job_type, queue, timeout, retry, notify, flow_given=flow_given)
 	return insert_many(options, items, at_front, reference_doctype, reference_name, batch)
 
 
@@ -84,9 +100,22 @@ def insert_many(
 		"owner": user,
 		"modified_by": user,
 		"status": JobStatus.QUEUED.value,
+		"kind": "Tracked",
 		"queued_at": now,
+		"concurrency_limit": 0,
+		"concurrency_key": None,
+		"rate_limit": None,
+		"rate_key": None,
+		"expires_at": None,
+		"held_by": None,
+		"run_at": None,
 	}
-	rows, jobs = [], []
+	held = {"status": JobStatus.HELD.value, "held_by": HELD_BY_QUEUE}
+	spread = {"status": JobStatus.SCHEDULED.value, "queued_at": None, "held_by": HELD_BY_RATE}
+	room = backpressure.room(options.queue)
+	# jobs: pushed after the commit; kept: held in the ledger until the queue drains
+	rows, jobs, kept = [], [], []
+	planned = []  # (row, kwargs) of every job; a rate limit's planned starts decide where each goes
 	for kwargs in items:
 		if not isinstance(kwargs, dict):
 			frappe.throw(_("Job arguments must be a dictionary"), frappe.ValidationError)
@@ -106,20 +135,60 @@ def insert_many(
 			"arguments": readable_arguments(kwargs),
 			"encrypted_arguments": encrypted,
 			"rq_job_id": rq_jobs.full_rq_job_id(name, 1, site),
+			**options.flow.fields(kwargs),
 		}
+		planned.append((row, kwargs))
+	starts = flow.reserve_starts(
+		options.flow,
+		options.fields(0, None, None, None)["job_type"],
+		[(row["name"], row["rate_key"]) for row, _ in planned],
+	)
+	later = []  # (name, kwargs, run_at): their rate limit starts them later, through the delayed set
+	for (row, kwargs), start_in in zip(planned, starts, strict=True):
+		if start_in > flow.MOVED_AFTER:
+			run_at = now + timedelta(seconds=start_in)
+			row.update({**spread, "run_at": run_at})
+			later.append((row["name"], kwargs, run_at))
+		elif len(jobs) < room:
+			jobs.append((row["name"], kwargs))
+		else:  # beyond the queue's bound: fed as it drains
+			row.update(held)
+			kept.append((row["name"], kwargs))
 		rows.append(tuple(row[f] for f in FIELDS))
-		jobs.append((name, kwargs))
 	if not rows:
 		return []
 	frappe.db.sql("SELECT 1")  # opens the transaction and the cursor frappe.db would use
 	frappe.db._cursor.executemany(INSERT, rows)  # pymysql sends multi-row INSERTs
+	backpressure.will_push(options.queue, len(jobs))
 	job_type = constant.get("job_type")
 
 	def push():
-		rq_jobs.push_many(jobs, user, options.queue, options.timeout, bool(at_front), job_type=job_type)
-		# One message for them all (the Job Monitor refreshes on it), named after the first.
-		first = frappe._dict(constant, name=jobs[0][0])
-		realtime.announce("async_jobs:progress", first, JobStatus.QUEUED.value, count=len(jobs))
+		rq_jobs.push_many(
+			jobs,
+			user,
+			options.queue,
+			options.timeout,
+			bool(at_front),
+			job_type=job_type,
+			flow=options.flow.any,
+		)
+		for name, kwargs, run_at in later:
+			rq_jobs.push(
+				name,
+				user,
+				options.queue,
+				options.timeout,
+				kwargs,
+				bool(at_front),
+				run_at=run_at,
+				job_type=job_type,
+				flow=True,
+			)
+		if kept:
+			backpressure.mark(options.queue)
+		if jobs:  # one message for them all (the Job Monitor refreshes on it), named after the first
+			first = frappe._dict(constant, name=jobs[0][0])
+			realtime.announce("async_jobs:progress", first, JobStatus.QUEUED.value, count=len(jobs))
 
 	frappe.db.after_commit.add(push)
-	return [name for name, _ in jobs]
+	return [row["name"] for row, _ in planned]

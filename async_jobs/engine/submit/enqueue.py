@@ -17,9 +17,9 @@ from async_jobs.engine.ledger.arguments import encrypt_arguments
 from async_jobs.engine.ledger.errors import is_seconds
 from async_jobs.engine.ledger.redact import readable_arguments
 from async_jobs.engine.ledger.side_db import SideConnection
-from async_jobs.engine.ledger.status import MAX_DELAY, JobStatus
+from async_jobs.engine.ledger.status import HELD_BY_RATE, MAX_DELAY, JobStatus
 from async_jobs.engine.retry.policy import RetryPolicy
-from async_jobs.engine.submit import dedup
+from async_jobs.engine.submit import dedup, flow
 from async_jobs.engine.submit.dedup import DuplicateJobError
 from async_jobs.engine.submit.registry import JobType
 from async_jobs.engine.submit.resolve import check_arguments, resolve
@@ -49,6 +49,12 @@ def enqueue(
 	retry: "RetryPolicy | dict | int | None" = None,
 	notify: str | None = None,
 	batch: str | None = None,
+	concurrency_limit: int | None = None,
+	concurrency_key: str | None = None,
+	rate_limit: str | None = None,
+	rate_key: str | None = None,
+	expires_in: float | None = None,
+	expires_at: datetime | str | None = None,
 ):
 	"""Track and enqueue `method(**kwargs)`; return the Async Job document.
 
@@ -58,9 +64,20 @@ def enqueue(
 	the job type's, else no retries). With a dedup key, a second enqueue while the first job waits
 	(until_started) or has not ended (until_finished) returns the first job, or raises DuplicateJobError with
 	on_duplicate="raise". `batch` makes the job a child of that Async Job Batch (see engine/batches/).
+	Flow control (over the job type's): at most `concurrency_limit` jobs of the type (and `concurrency_key`) run
+	at once; at most `rate_limit` ("5/s") start per window (per `rate_key`); a job not started by `expires_at`
+	(or `expires_in` seconds from now) ends Expired (see engine/submit/flow.py).
 	"""
 	kwargs = {} if kwargs is None else kwargs
-	options = resolve(method, job_type, queue, timeout, retry, notify)
+	given = {
+		"concurrency_limit": concurrency_limit,
+		"concurrency_key": concurrency_key,
+		"rate_limit": rate_limit,
+		"rate_key": rate_key,
+		"expires_in": expires_in,
+		"expires_at": expires_at,
+	}
+	options = resolve(method, job_type, queue, timeout, retry, notify, flow_given=given)
 	pickled = check_arguments(kwargs)
 	if on_duplicate not in ON_DUPLICATE:
 		frappe.throw(
@@ -85,10 +102,19 @@ def enqueue(
 			"dedup_key": dedup_key if lock else None,
 			"dedup_mode": mode,
 			"dedup_lock": lock,
+			**options.flow.fields(kwargs, when),
 		}
 	)
 	job.name = frappe.generate_hash(length=10)  # named up front: the RQ id goes into the same INSERT
 	job.rq_job_id = rq_jobs.full_rq_job_id(job.name)
+	if options.flow.rate:  # its start planned within the rate limit: it reaches a worker on time
+		start_in = flow.reserve_starts(options.flow, job.job_type, [(job.name, job.rate_key)], when)[0]
+		if start_in > flow.MOVED_AFTER:
+			asked = (when - now_datetime()).total_seconds() if when else 0
+			when = now_datetime() + timedelta(seconds=start_in)
+			job.update({"status": JobStatus.SCHEDULED.value, "run_at": when, "queued_at": None})
+			if start_in > asked + flow.MOVED_AFTER:
+				job.held_by = HELD_BY_RATE
 	with _database(after_commit) as db:
 		holder = dedup.insert(job, db, lock)
 		if holder:
@@ -109,6 +135,7 @@ def enqueue(
 			at_front=bool(at_front),
 			run_at=when,
 			job_type=job.job_type,
+			flow=options.flow.any,
 		)
 		realtime.announce(EVENT, job, job.status, run_at=str(when) if when else None)
 

@@ -17,6 +17,7 @@ from frappe import _
 from async_jobs.engine.ledger import settings
 from async_jobs.engine.ledger.status import MAX_TIMEOUT, NOTIFY_MODES
 from async_jobs.engine.retry.policy import RetryPolicy
+from async_jobs.engine.submit import flow
 
 DEDUP_MODES = ("until_started", "until_finished")
 
@@ -36,11 +37,20 @@ class JobType:
 	notify: str | None = None  # "On Failure" (default), "Always", "Never"
 	button: dict | None = None  # {"label": ..., "method": optional whitelisted method}: a button on the form
 	retry: int | dict | None = None  # max attempts, or RetryPolicy fields (see engine/retry/policy.py)
+	concurrency_limit: int | None = None  # flow control (see engine/submit/flow.py)
+	concurrency_key: str | None = None
+	rate_limit: str | None = None
+	rate_key: str | None = None
+	expires_in: float | None = None
 	extra: dict = field(default_factory=dict, compare=False)
 
 	@property
 	def browser_startable(self) -> bool:
 		return bool(self.roles or self.reference_doctype)
+
+	@property
+	def flow_options(self) -> dict:
+		return {option: getattr(self, option, None) for option in flow.OPTIONS}
 
 
 _FIELDS = set(JobType.__dataclass_fields__) - {"extra"}
@@ -87,6 +97,9 @@ def _build(spec) -> JobType:
 		RetryPolicy.from_value(spec.get("retry"))
 	except (TypeError, ValueError) as e:
 		bad("retry", _("a number of attempts or retry settings ({0})").format(e))
+	if spec.get("expires_at") is not None:
+		bad("expires_at", _("given per enqueue, not per job type (a job type has expires_in)"))
+	flow.validate({k: spec.get(k) for k in flow.OPTIONS}, owner=name)
 	extra = {k: spec.pop(k) for k in list(spec) if k not in _FIELDS}
 	return JobType(**spec, extra=extra)
 

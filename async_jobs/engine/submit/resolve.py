@@ -5,7 +5,7 @@ given. enqueue(), enqueue_many() and batches all start here."""
 import json
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import frappe
 from frappe import _
@@ -14,6 +14,8 @@ from frappe.utils.background_jobs import get_queues_timeout
 
 from async_jobs.engine.ledger.status import MAX_TIMEOUT, NOTIFY_MODES
 from async_jobs.engine.retry.policy import RetryPolicy
+from async_jobs.engine.submit import flow
+from async_jobs.engine.submit.flow import FlowOptions
 from async_jobs.engine.submit.registry import JobType, get_job_type, is_timeout, job_types
 
 MAX_ARGUMENT_BYTES = 512 * 1024
@@ -35,6 +37,7 @@ class Resolved:
 	timeout: int
 	policy: RetryPolicy
 	notify: str
+	flow: FlowOptions = field(default_factory=FlowOptions)
 
 	def fields(self, at_front, reference_doctype, reference_name, batch) -> dict:
 		"""The ledger fields every job of these options shares."""
@@ -62,9 +65,11 @@ def resolve(
 	retry=None,
 	notify: str | None = None,
 	kwargs: dict | None = None,
+	flow_given: dict | None = None,
 ) -> Resolved:
 	"""`method` is a dotted path, a function, a JobType or the name of a registered job type. Validates the
-	options and `kwargs` (when given) and fills in the queue's timeout."""
+	options and `kwargs` (when given) and fills in the queue's timeout. `flow_given`: the call's flow-control
+	options (engine/submit/flow.py), over the job type's."""
 	spec, path = _job_type(method, job_type)
 	queue = queue or (spec.queue if spec else "default")
 	timeout = timeout if timeout is not None else (spec.timeout if spec else None)
@@ -75,7 +80,8 @@ def resolve(
 	notify = notify or (spec.notify if spec else None) or "On Failure"
 	if notify not in NOTIFY_MODES:
 		frappe.throw(_("notify must be one of {0}").format(", ".join(NOTIFY_MODES)), frappe.ValidationError)
-	return Resolved(spec, path, queue, timeout or get_queues_timeout()[queue], policy, notify)
+	flow_options = flow.options(spec.flow_options if spec else {}, flow_given or {})
+	return Resolved(spec, path, queue, timeout or get_queues_timeout()[queue], policy, notify, flow_options)
 
 
 def _job_type(method, job_type: str | None) -> tuple[JobType | None, str]:

@@ -18,7 +18,8 @@ def dispatch(name: str, run_at: datetime | None = None, db=None) -> str:
 	"""Push job `name` again (now, or at `run_at`); return the new RQ id."""
 	db = db or frappe.db
 	row = db.sql(
-		"SELECT owner, job_type, queue, timeout, at_front, rq_job_id, encrypted_arguments FROM `tabAsync Job`"
+		"SELECT owner, job_type, queue, timeout, at_front, rq_job_id, encrypted_arguments,"
+		" concurrency_limit, rate_limit, expires_at FROM `tabAsync Job`"
 		" WHERE name = %s",
 		name,
 		as_dict=True,
@@ -39,6 +40,7 @@ def dispatch(name: str, run_at: datetime | None = None, db=None) -> str:
 		run_at=run_at,
 		push_no=rq_jobs.push_number(name, row.rq_job_id) + 1,
 		job_type=row.job_type,
+		flow=bool(row.concurrency_limit or row.rate_limit or row.expires_at),
 	)
 	db.sql("UPDATE `tabAsync Job` SET rq_job_id = %s WHERE name = %s", (rq_job.id, name))
 	return rq_job.id

@@ -55,11 +55,14 @@ def push(
 	run_at: datetime | None = None,
 	push_no: int = 1,
 	job_type: str | None = None,
+	flow: bool = False,
 ):
 	"""Create the `push_no`-th RQ job of Async Job `name`, run as `owner` (the row's); queue it now, or hold it
-	until `run_at`."""
+	until `run_at`. `flow`: the job has flow-control options (its start passes engine/run/gate.py)."""
 	q = get_queue(queue)
-	job = q.create_job(execute_job, **_job_options(name, owner, kwargs, timeout, at_front, push_no, job_type))
+	job = q.create_job(
+		execute_job, **_job_options(name, owner, kwargs, timeout, at_front, push_no, job_type, flow)
+	)
 	if run_at is None:
 		q.enqueue_job(job, at_front=at_front)
 	else:
@@ -78,6 +81,7 @@ def push_many(
 	at_front: bool = False,
 	chunk: int = 1000,
 	job_type: str | None = None,
+	flow: bool = False,
 ):
 	"""Create and queue the first push of many tracked jobs of one owner, (name, kwargs) each, one Redis
 	pipeline per chunk."""
@@ -88,7 +92,7 @@ def push_many(
 				Queue.prepare_data(
 					execute_job,
 					at_front=at_front,
-					**_job_options(name, owner, kwargs, timeout, at_front, job_type=job_type),
+					**_job_options(name, owner, kwargs, timeout, at_front, job_type=job_type, flow=flow),
 				)
 				for name, kwargs in jobs[start : start + chunk]
 			]
@@ -103,6 +107,7 @@ def _job_options(
 	at_front: bool,
 	push_no: int = 1,
 	job_type: str | None = None,
+	flow: bool = False,
 ) -> dict:
 	"""The `push_no`-th RQ job of a tracked job, as frappe.enqueue builds one: Frappe's execute_job runs our executor for the
 	site and the job's owner (never the session user of whoever pushes the attempt). Its `job_name` (what
@@ -119,7 +124,7 @@ def _job_options(
 			"event": None,
 			"job_name": what,
 			"is_async": True,
-			"kwargs": {"async_job": name, "job_kwargs": kwargs},
+			"kwargs": {"async_job": name, "job_kwargs": kwargs, **({"flow": True} if flow else {})},
 		},
 		"timeout": timeout,
 		"result_ttl": frappe.conf.get("rq_results_ttl") or RQ_RESULTS_TTL,

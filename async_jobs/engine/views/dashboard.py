@@ -1,22 +1,33 @@
 """Data for the Job Monitor page: live jobs, why waiting jobs wait, failures, queue cards and charts."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import frappe
 from frappe import _
-from frappe.utils import now_datetime
+from frappe.utils import get_system_timezone, now_datetime
 from frappe.utils.background_jobs import generate_qname, get_queue, get_queues_timeout, get_redis_conn
 from frappe.utils.scheduler import is_scheduler_inactive
 
 from async_jobs.engine.batches.view import list_active
-from async_jobs.engine.ledger.status import WAITING, JobStatus
+from async_jobs.engine.ledger.status import HELD_BY_LIMIT, WAITING, JobStatus
+from async_jobs.engine.run.held import concurrency_group
 from async_jobs.engine.submit import permissions, registry
+from async_jobs.engine.transport import limits
+from async_jobs.engine.transport import pause as queue_pause
 from async_jobs.engine.transport import workers as rq_workers
 from async_jobs.engine.transport.delayed import STAGER_KEY
 from async_jobs.engine.views import jobs
-from async_jobs.engine.views.waiting import Context, QueueFacts, why_waiting
+from async_jobs.engine.views.waiting import Context, FlowFacts, QueueFacts, why_waiting
 
-FAILED = [JobStatus.FAILED.value, JobStatus.TIMED_OUT.value, JobStatus.DEAD.value, JobStatus.LOST.value]
+FAILED = [
+	JobStatus.FAILED.value,
+	JobStatus.TIMED_OUT.value,
+	JobStatus.DEAD.value,
+	JobStatus.LOST.value,
+	JobStatus.EXPIRED.value,
+]
+FLOW_FIELDS = ["held_by", "concurrency_limit", "concurrency_key", "rate_limit", "rate_key"]
 ENDED = [s.value for s in JobStatus if s not in WAITING and s != JobStatus.STARTED]
 LIMITS = {"running": 50, "waiting": 50, "failed": 15, "recent": 15}
 PERCENTILE_SAMPLE = 5000  # the newest finished jobs of the period
@@ -35,8 +46,9 @@ def overview(filters: dict, since_hours: int = 24) -> dict:
 	manager = permissions.is_manager()
 	queues = queue_facts() if manager else {}
 	chart = charts(base, since, now, bucket, step, count)
+	paused = queue_pause.paused(get_redis_conn()) if manager else {}
 	running = _jobs(base, "running", [JobStatus.STARTED.value])
-	waiting = _jobs(base, "waiting", [s.value for s in WAITING])
+	waiting = _jobs(base, "waiting", [s.value for s in WAITING], extra=FLOW_FIELDS)
 	return {
 		"now": str(now),
 		"since": str(since),
@@ -52,7 +64,7 @@ def overview(filters: dict, since_hours: int = 24) -> dict:
 		},
 		"limits": LIMITS,
 		"batches": list_active(),
-		"queues": queue_cards(queues, base.get("queue")),
+		"queues": queue_cards(queues, base.get("queue"), paused),
 		"charts": chart,
 		"suggestions": suggestions(base, manager),
 		"is_manager": manager,
@@ -147,10 +159,12 @@ def queue_facts() -> dict[str, QueueFacts]:
 	return facts
 
 
-def queue_cards(queues: dict[str, QueueFacts], only: str | None = None) -> list[dict]:
+def queue_cards(
+	queues: dict[str, QueueFacts], only: str | None = None, paused: dict | None = None
+) -> list[dict]:
 	"""A card per queue (only the filtered one, if a queue filter is set): its RQ depth split into this site's
 	tracked jobs (the Waiting section lists them) and the others RQ holds there — plain frappe.enqueue jobs and
-	other sites' jobs (the bench shares its queues)."""
+	other sites' jobs (the bench shares its queues) — and whether it is paused."""
 	cards = []
 	for name, facts in queues.items():
 		if only and name != only:
@@ -163,9 +177,39 @@ def queue_cards(queues: dict[str, QueueFacts], only: str | None = None) -> list[
 				"tracked": min(tracked, facts.depth),
 				"untracked": max(0, facts.depth - tracked),
 				"oldest_wait": oldest_wait(name),
+				**pause_facts(paused or {}, name),
 			}
 		)
 	return cards
+
+
+def pause_facts(paused: dict, queue: str) -> dict:
+	"""`paused`, and since when and by whom, for a queue card."""
+	info = paused.get(queue)
+	if not info:
+		return {"paused": False}
+	zone = ZoneInfo(get_system_timezone())
+	since = datetime.fromtimestamp(info["at"], zone).replace(tzinfo=None) if info.get("at") else None
+	return {"paused": True, "paused_since": since, "paused_by": info.get("by")}
+
+
+def flow_facts(row, conn, paused: dict) -> FlowFacts | None:
+	"""Flow control's part in why a job waits: its limit's slots, its rate, its queue's pause."""
+	info = paused.get(row.queue)
+	pause = pause_facts(paused, row.queue) if info else {}
+	if not (row.held_by or pause):
+		return None
+	running = limits.running(conn, concurrency_group(row)) if row.held_by == HELD_BY_LIMIT else 0
+	return FlowFacts(
+		held_by=row.held_by,
+		key=row.concurrency_key or row.job_type,
+		running=running,
+		limit=row.concurrency_limit or 0,
+		rate=row.rate_limit,
+		rate_key=row.rate_key or "",
+		paused_since=pause.get("paused_since"),
+		paused_by=pause.get("paused_by"),
+	)
 
 
 def oldest_wait(queue: str) -> float | None:
@@ -187,12 +231,14 @@ def explain(rows: list[dict], queues: dict[str, QueueFacts], now) -> list[dict]:
 		scheduler_active=not is_scheduler_inactive(),
 	)
 	queues = queues or queue_facts()
+	paused = queue_pause.paused(conn)
 	for row in rows:
 		queue_key = f"rq:queue:{generate_qname(row.queue)}"
 		position = conn.lpos(queue_key, row.rq_job_id) if row.rq_job_id else None
 		facts = queues.get(row.queue) or QueueFacts(0, 0, 0)
 		row["position"] = position
-		row["why"] = why_waiting(row.status, row.run_at, position, row.queue, facts, context)
+		flow = flow_facts(row, conn, paused)
+		row["why"] = why_waiting(row.status, row.run_at, position, row.queue, facts, context, flow)
 		due = row.run_at if row.status in ("Scheduled", "Retrying") and row.run_at else None
 		row["why_until"] = str(due) if due and due > now else None
 		if due:

@@ -15,6 +15,20 @@ class QueueFacts:
 
 
 @dataclass(frozen=True)
+class FlowFacts:
+	"""What flow control says about one waiting job (engine/run/gate.py)."""
+
+	held_by: str | None = None  # Held: "limit" or "backpressure"; Scheduled: "rate"
+	key: str = ""  # its concurrency key (or the job type's name when it has none)
+	running: int = 0  # slots of its limit taken now
+	limit: int = 0
+	rate: str | None = None  # its rate limit, e.g. 5/1s
+	rate_key: str = ""
+	paused_since: datetime | None = None  # its queue is paused
+	paused_by: str | None = None
+
+
+@dataclass(frozen=True)
 class Context:
 	now: datetime
 	stager_running: bool
@@ -28,8 +42,26 @@ def why_waiting(
 	queue: str,
 	facts: QueueFacts,
 	context: Context,
+	flow: FlowFacts | None = None,
 ) -> str:
 	"""A sentence for the site manager. `position` = jobs ahead of this one in its RQ queue (None if not in it)."""
+	flow = flow or FlowFacts()
+	if status == "Held" and flow.held_by == "limit":
+		return _("Held by limit {0} ({1} of {2} running)").format(flow.key, flow.running, flow.limit)
+	if status == "Held":
+		return _(
+			"Held back: queue {0} holds as many jobs as async_jobs may put there; it is fed as it drains"
+		).format(queue)
+	if status == "Scheduled" and flow.held_by == "rate" and run_at and run_at > context.now:
+		seconds = int((run_at - context.now).total_seconds())
+		key = f" {flow.rate_key}" if flow.rate_key else ""
+		return _("Spread by rate limit {0}{1}: starts in {2} s (at {3})").format(
+			flow.rate, key, seconds, run_at
+		)
+	if flow.paused_since and status in ("Queued", "Scheduled", "Retrying"):
+		return _(
+			"Queue {0} is paused (by {1} since {2}): none of its jobs starts until it is resumed"
+		).format(queue, flow.paused_by or "?", flow.paused_since)
 	if status in ("Scheduled", "Retrying") and run_at and run_at > context.now:
 		until = run_at.replace(microsecond=0)
 		left = format_duration(int((run_at - context.now).total_seconds()))

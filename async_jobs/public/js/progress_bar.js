@@ -12,6 +12,8 @@ async_jobs.ui.STATUS_COLORS = {
 	Dead: "red",
 	Cancelled: "gray",
 	Lost: "red",
+	Held: "purple", // waiting for a concurrency slot, or for its queue to drain
+	Expired: "red",
 	Planning: "blue", // batches
 	Running: "orange",
 };

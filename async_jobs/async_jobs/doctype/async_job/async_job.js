@@ -1,8 +1,8 @@
 // Async Job form: status, the error near the top, live progress (the bar and the Progress fields agree), the attempt
 // log and the retry policy as tables, cancel / retry where they apply (confirmed; the server checks who may).
-const ASYNC_JOB_WAITING = ["Scheduled", "Queued", "Retrying"];
-const ASYNC_JOB_RETRYABLE = ["Failed", "Timed Out", "Dead", "Cancelled", "Lost"];
-const ASYNC_JOB_FAILED = ["Failed", "Timed Out", "Dead", "Lost"];
+const ASYNC_JOB_WAITING = ["Scheduled", "Queued", "Retrying", "Held"];
+const ASYNC_JOB_RETRYABLE = ["Failed", "Timed Out", "Dead", "Cancelled", "Lost", "Expired"];
+const ASYNC_JOB_FAILED = ["Failed", "Timed Out", "Dead", "Lost", "Expired"];
 const ASYNC_JOB_TEXT = ["error", "progress_message", "dedup_key", "job_type", "method", "worker"]; // job-written
 
 

@@ -23,6 +23,8 @@ class AsyncJob(Document):
 		attempts: DF.Int
 		batch: DF.Link | None
 		cancel_requested: DF.Check
+		concurrency_key: DF.Data | None
+		concurrency_limit: DF.Int
 		dedup_key: DF.Data | None
 		dedup_lock: DF.Data | None
 		dedup_mode: DF.Data | None
@@ -31,6 +33,8 @@ class AsyncJob(Document):
 		ended_at: DF.Datetime | None
 		error: DF.SmallText | None
 		error_log: DF.Link | None
+		expires_at: DF.Datetime | None
+		held_by: DF.Data | None
 		job_type: DF.Data | None
 		kind: DF.Literal["Tracked", "Observed"]
 		max_attempts: DF.Int
@@ -42,6 +46,8 @@ class AsyncJob(Document):
 		progress_total: DF.Int
 		queue: DF.Data | None
 		queued_at: DF.Datetime | None
+		rate_key: DF.Data | None
+		rate_limit: DF.Data | None
 		recovered: DF.Int
 		reference_doctype: DF.Link | None
 		reference_name: DF.DynamicLink | None
@@ -63,6 +69,8 @@ class AsyncJob(Document):
 			"Dead",
 			"Cancelled",
 			"Lost",
+			"Held",
+			"Expired",
 		]
 		timeout: DF.Int
 		traceback: DF.Code | None
@@ -90,4 +98,11 @@ def on_doctype_update():
 	frappe.db.add_index("Async Job", ["status", "queue"], "status_queue_index")
 	# (creation, status) also covers the monitor's per-hour counts without reading the rows.
 	frappe.db.add_index("Async Job", ["creation", "status"], "creation_status_index")
+	# Flow control: held jobs of one concurrency group, oldest first; held jobs of a queue (backpressure), oldest
+	# first; waiting jobs past their expiry.
+	frappe.db.add_index(
+		"Async Job", ["status", "job_type", "concurrency_key", "creation"], "held_group_index"
+	)
+	frappe.db.add_index("Async Job", ["status", "queue", "creation"], "held_queue_index")
+	frappe.db.add_index("Async Job", ["status", "expires_at"], "expiry_index")
 	frappe.db.add_index("Async Job", ["batch", "status"], "batch_status_index")

@@ -1,8 +1,8 @@
 // Async Job list: status indicators, Queue / Owner / Progress / Duration / Error columns, progress bars in the
 // status's colour, Retry / Cancel offered only for selections they apply to, one report naming every refused job.
-const AJ_LIST_RETRYABLE = ["Failed", "Timed Out", "Dead", "Cancelled", "Lost"];
-const AJ_LIST_CANCELLABLE = ["Scheduled", "Queued", "Retrying", "Started"];
-const AJ_LIST_ERROR_SHOWN = ["Failed", "Timed Out", "Dead", "Lost", "Retrying", "Cancelled"];
+const AJ_LIST_RETRYABLE = ["Failed", "Timed Out", "Dead", "Cancelled", "Lost", "Expired"];
+const AJ_LIST_CANCELLABLE = ["Scheduled", "Queued", "Retrying", "Held", "Started"];
+const AJ_LIST_ERROR_SHOWN = ["Failed", "Timed Out", "Dead", "Lost", "Expired", "Retrying", "Cancelled"];
 const AJ_LIST_COLUMNS = [
 	{ fieldname: "queue", label: "Queue", fieldtype: "Data" },
 	{ fieldname: "owner", label: "Owner", fieldtype: "Link", options: "User" },

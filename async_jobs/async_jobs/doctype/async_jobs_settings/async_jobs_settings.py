@@ -20,6 +20,7 @@ NON_NEGATIVE = (
 	"failure_window_minutes",
 	"failure_min_jobs",
 	"failing_runs",
+	"max_pause_minutes",
 )
 MAX_BATCH = 50_000
 
@@ -53,6 +54,7 @@ class AsyncJobsSettings(Document):
 		finished_retention_days: DF.Int
 		max_backlog: DF.Int
 		max_failure_rate: DF.Percent
+		max_pause_minutes: DF.Int
 		max_wait_minutes: DF.Int
 		min_workers: DF.Int
 		observe_jobs: DF.Check

@@ -30,11 +30,14 @@ from rq.worker import Worker, WorkerStatus
 from async_jobs.engine.run.fast.child import serve_jobs
 from async_jobs.engine.run.fast.child_process import ChildProcess
 from async_jobs.engine.transport import workers as rq_workers
+from async_jobs.engine.transport.pause import PauseAwareQueue
 
 CHECK_EVERY = 1.0  # seconds between the supervisor's looks at a running job
 
 
 class FastWorker(Worker):
+	queue_class = PauseAwareQueue  # paused queues are skipped (transport/pause.py)
+
 	def __init__(
 		self,
 		*args,

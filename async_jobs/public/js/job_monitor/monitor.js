@@ -13,7 +13,7 @@ const MONITOR_ROOM = "Async Jobs Settings";
 const FALLBACK_REFRESH_MS = 15000;
 const REFRESH_GAP_MS = 700; // events that arrive together make one refresh
 const time = () => async_jobs.monitor_time;
-const JOB_STATUSES = ["Scheduled", "Queued", "Started", "Retrying", "Finished", "Failed", "Timed Out", "Dead", "Cancelled", "Lost"];
+const JOB_STATUSES = ["Scheduled", "Queued", "Started", "Retrying", "Finished", "Failed", "Timed Out", "Dead", "Cancelled", "Lost", "Held", "Expired"];
 
 async_jobs.JobMonitor = class JobMonitor {
 	constructor(wrapper) {
@@ -45,6 +45,7 @@ async_jobs.JobMonitor = class JobMonitor {
 			});
 		});
 		this.$body.on("click", ".aj-toggle-trace", (e) => $(e.currentTarget).next(".aj-trace").toggle());
+		this.$body.on("click", "[data-pause-queue]", (e) => this.toggle_pause($(e.currentTarget)));
 	}
 
 	make_filters() {
@@ -205,7 +206,7 @@ async_jobs.JobMonitor = class JobMonitor {
 			[__("Why"), (j) => `<span class="aj-why">${this.why(j)}</span>`],
 			["", (j) => this.action_button("cancel", j, __("Cancel"))],
 		]);
-		const failed_list = "status=" + encodeURIComponent(JSON.stringify(["in", ["Failed", "Timed Out", "Dead", "Lost"]]));
+		const failed_list = "status=" + encodeURIComponent(JSON.stringify(["in", ["Failed", "Timed Out", "Dead", "Lost", "Expired"]]));
 		this.render_table(".aj-failed", __("Failures"), data.failed, [totals.failed, limits.failed], [
 			[__("Job"), (j) => this.job_link(j)],
 			[__("Status"), (j) => async_jobs.ui.indicator(j.status)],
@@ -317,9 +318,34 @@ async_jobs.JobMonitor = class JobMonitor {
 					<div>${__("Oldest tracked wait")}: <b>${esc(async_jobs.ui.seconds(q.oldest_wait))}</b></div>
 					<div>${__("Workers")}: <b>${esc(q.workers)}</b> (${__("{0} busy", [esc(q.busy)])})</div>
 					${q.workers ? "" : `<div class="text-danger small">${__("No worker listens on this queue")}</div>`}
+					${this.pause_control(q)}
 				</div></div>`;
 			})
 			.join("");
 		this.$body.find(".aj-queues").html(cards);
+	}
+
+	pause_control(q) {
+		// Pause / Resume a queue of the bench (managers; the server checks): no job of it starts while paused.
+		const since = q.paused && q.paused_since ? frappe.datetime.comment_when(q.paused_since) : "";
+		const state = q.paused
+			? `<div class="text-warning small aj-paused">${__("Paused by {0}", [esc(q.paused_by)])} ${since}</div>`
+			: "";
+		const label = q.paused ? __("Resume") : __("Pause");
+		return `${state}<button class="btn btn-xs btn-default mt-2" data-pause-queue="${esc(q.queue)}"
+			data-paused="${q.paused ? 1 : 0}">${label}</button>`;
+	}
+
+	toggle_pause($btn) {
+		const queue = $btn.attr("data-pause-queue");
+		const resume = $btn.attr("data-paused") === "1";
+		const question = resume
+			? __("Resume queue {0}? Its waiting jobs start again.", [esc(queue)])
+			: __("Pause queue {0}? None of its jobs starts until it is resumed; waiting jobs keep their place.", [esc(queue)]);
+		frappe.confirm(question, () =>
+			frappe
+				.call({ method: `async_jobs.api.${resume ? "resume_queue" : "pause_queue"}`, args: { queue } })
+				.then(() => this.refresh())
+		);
 	}
 };
