@@ -44,8 +44,9 @@ def test_the_settings_form_speaks_plainly_in_its_sections_and_labels(desk, web, 
 	page.goto(f"{web}/app/async-jobs-settings")
 	for label in ("Clean-up of Old Jobs", "Health Checks", "Alerts", "Daily Summary and Monthly Report"):
 		page.get_by_text(label, exact=True).first.wait_for(timeout=30_000)
-	page.get_by_text("Keep Finished Jobs (days)").wait_for(timeout=30_000)
-	page.get_by_text("Check the Scheduler and the Queues").wait_for(timeout=30_000)
+	# exact, first: the form's timeline may name the same labels ("changed the value of …")
+	page.get_by_text("Keep Finished Jobs (days)", exact=True).first.wait_for(timeout=30_000)
+	page.get_by_text("Check the Scheduler and the Queues", exact=True).first.wait_for(timeout=30_000)
 	text = page.locator(".form-layout").inner_text()
 	for jargon in ("daily_long", "work horse", "DELETE", "Rows per", "Grace"):
 		assert jargon not in text, jargon

@@ -6,6 +6,7 @@ import itertools
 
 import frappe
 import pytest
+from frappe.utils import now_datetime
 
 import async_jobs
 from async_jobs.engine.views.dashboard import explain
@@ -75,7 +76,7 @@ def test_thirty_jobs_of_one_key_under_a_limit_of_one_never_overlap_and_another_k
 				"rate_key",
 			],
 		)
-		whys = [r.why for r in explain(rows, {})]
+		whys = [r.why for r in explain(rows, {}, now_datetime())]
 		return next((w for w in whys if "(1 of 1 running)" in w), None)
 
 	why = wait_for(held_and_explained, timeout=120, message="a held ACME job explained while one runs")

@@ -35,11 +35,14 @@ def closed_port() -> int:
 def database_unreachable():
 	"""Connections the site opens from now on are refused, as while MariaDB restarts (this process keeps its
 	own connection)."""
+	before = frappe.local.conf.get("db_port")
 	update_site_config("db_port", closed_port())
 	try:
 		yield
 	finally:
-		update_site_config("db_port", "None")
+		update_site_config("db_port", before if before is not None else "None")  # "None" removes the key
+		if before is None:  # update_site_config leaves the string "None" in this process's conf
+			frappe.local.conf.pop("db_port", None)
 
 
 def rq_status(rq_id: str) -> str | None:
