@@ -13,17 +13,11 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from async_jobs.engine.health.alerts import Finding
-from async_jobs.engine.ledger.status import JobStatus
+from async_jobs.engine.ledger.status import FAILED_END_VALUES, JobStatus
 from async_jobs.engine.transport import pause
 from async_jobs.engine.transport import workers as rq_workers
 
-FAILED = (
-	JobStatus.FAILED.value,
-	JobStatus.TIMED_OUT.value,
-	JobStatus.DEAD.value,
-	JobStatus.LOST.value,
-	JobStatus.EXPIRED.value,
-)
+FAILED = FAILED_END_VALUES
 ENDED = (*FAILED, JobStatus.FINISHED.value)
 
 

@@ -37,6 +37,7 @@ TERMINAL = frozenset(
 )
 RETRYABLE_BY_HAND = TERMINAL - {JobStatus.FINISHED}
 FAILED_ENDS = TERMINAL - {JobStatus.FINISHED, JobStatus.CANCELLED}  # ended without success, not by request
+FAILED_END_VALUES = tuple(sorted(s.value for s in FAILED_ENDS))  # the same, as stored (for SQL and filters)
 # Why a Held job waits (its `held_by`), and why a Scheduled one waits when a rate limit moved its start.
 HELD_BY_LIMIT = "limit"  # no free slot of its concurrency limit
 HELD_BY_QUEUE = "backpressure"  # its queue holds as many jobs as async_jobs may put there

@@ -15,9 +15,9 @@ import frappe
 from frappe.utils import now_datetime
 
 from async_jobs.engine.ledger import settings
-from async_jobs.engine.ledger.status import JobStatus
+from async_jobs.engine.ledger.status import FAILED_ENDS, JobStatus
 
-FAILED = (JobStatus.FAILED, JobStatus.DEAD, JobStatus.TIMED_OUT, JobStatus.LOST, JobStatus.EXPIRED)
+FAILED = FAILED_ENDS
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,9 @@ from datetime import datetime
 
 import frappe
 
-from async_jobs.engine.ledger.status import JobStatus
+from async_jobs.engine.ledger.status import FAILED_END_VALUES, JobStatus
 
-FAILED = (
-	JobStatus.FAILED.value,
-	JobStatus.TIMED_OUT.value,
-	JobStatus.DEAD.value,
-	JobStatus.LOST.value,
-	JobStatus.EXPIRED.value,
-)
+FAILED = FAILED_END_VALUES
 PERCENTILES = (50, 95, 99)
 PERIOD = "creation >= %(start)s AND creation < %(end)s"
 

@@ -5,15 +5,9 @@ success too. The live toast is the `async_jobs:finished` realtime event (ended.p
 import frappe
 from frappe import _
 
-from async_jobs.engine.ledger.status import JobStatus
+from async_jobs.engine.ledger.status import FAILED_END_VALUES, JobStatus
 
-FAILURES = {
-	JobStatus.FAILED.value,
-	JobStatus.TIMED_OUT.value,
-	JobStatus.DEAD.value,
-	JobStatus.LOST.value,
-	JobStatus.EXPIRED.value,
-}
+FAILURES = set(FAILED_END_VALUES)
 FIELDS = ("name", "owner", "status", "job_type", "error", "notify", "email_owner")
 
 

@@ -10,7 +10,7 @@ from frappe.utils.background_jobs import generate_qname, get_queue, get_queues_t
 from frappe.utils.scheduler import is_scheduler_inactive
 
 from async_jobs.engine.batches.view import list_active
-from async_jobs.engine.ledger.status import HELD_BY_LIMIT, WAITING, JobStatus
+from async_jobs.engine.ledger.status import FAILED_END_VALUES, HELD_BY_LIMIT, WAITING, JobStatus
 from async_jobs.engine.run.held import concurrency_group
 from async_jobs.engine.submit import permissions, registry
 from async_jobs.engine.transport import limits
@@ -20,13 +20,7 @@ from async_jobs.engine.transport.delayed import STAGER_KEY
 from async_jobs.engine.views import jobs
 from async_jobs.engine.views.waiting import Context, FlowFacts, QueueFacts, why_waiting
 
-FAILED = [
-	JobStatus.FAILED.value,
-	JobStatus.TIMED_OUT.value,
-	JobStatus.DEAD.value,
-	JobStatus.LOST.value,
-	JobStatus.EXPIRED.value,
-]
+FAILED = list(FAILED_END_VALUES)
 FLOW_FIELDS = ["held_by", "concurrency_limit", "concurrency_key", "rate_limit", "rate_key"]
 ENDED = [s.value for s in JobStatus if s not in WAITING and s != JobStatus.STARTED]
 LIMITS = {"running": 50, "waiting": 50, "failed": 15, "recent": 15}
