@@ -22,16 +22,6 @@ SILENT_SECONDS = 20
 WRONG = ("overdue:", "failing:", "scheduler-", "maintenance-mode")
 
 
-def _common_config(key: str, value) -> None:
-	path = harness.SITES / "common_site_config.json"
-	config = json.loads(path.read_text())
-	if value is None:
-		config.pop(key, None)
-	else:
-		config[key] = value
-	path.write_text(json.dumps(config, indent=1))
-
-
 def _site_config(key: str, value) -> None:
 	update_site_config(key, value if value is not None else "None")
 	if value is None:
@@ -48,7 +38,7 @@ def ticking_site(empty_queues):
 	frappe.cache.delete_value(RUNNING_SINCE_KEY)  # as a watchdog pass of the disabled scheduler leaves it
 	frappe.db.set_single_value("System Settings", "enable_scheduler", 1)
 	frappe.db.commit()
-	_common_config("scheduler_tick_interval", 2)
+	harness.set_common_config("scheduler_tick_interval", 2)
 	frappe.local.conf.scheduler_tick_interval = 2  # this process's watchdog passes: the grace after a start
 	_site_config("async_jobs_scheduler_silent_seconds", SILENT_SECONDS)
 	_site_config("async_jobs_max_failure_rate", 0)  # earlier tests' failed jobs are not this test's business
@@ -66,7 +56,7 @@ def ticking_site(empty_queues):
 			proc.stop()
 		for queue in get_queues():  # what the ticks enqueued and nobody ran must not wait for the next tests
 			queue.empty()
-		_common_config("scheduler_tick_interval", None)
+		harness.set_common_config("scheduler_tick_interval", None)
 		frappe.local.conf.pop("scheduler_tick_interval", None)
 		_site_config("async_jobs_scheduler_silent_seconds", None)
 		_site_config("async_jobs_max_failure_rate", None)

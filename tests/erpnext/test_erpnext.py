@@ -204,16 +204,6 @@ def test_the_job_monitor_shows_erpnexts_repost_and_a_failing_plain_job_with_thei
 		context.close()
 
 
-def _set_common_config(key: str, value) -> None:
-	path = harness.SITES / "common_site_config.json"
-	config = json.loads(path.read_text())
-	if value is None:
-		config.pop(key, None)
-	else:
-		config[key] = value
-	path.write_text(json.dumps(config, indent=1))
-
-
 def _queues_empty() -> bool:
 	from frappe.utils.background_jobs import get_queues
 
@@ -229,7 +219,7 @@ def test_the_watchdog_finds_nothing_wrong_with_erpnexts_scheduled_jobs_on_a_heal
 	enabled = frappe.db.get_single_value("System Settings", "enable_scheduler")
 	frappe.db.set_single_value("System Settings", "enable_scheduler", 1)
 	frappe.db.commit()
-	_set_common_config("scheduler_tick_interval", 2)
+	harness.set_common_config("scheduler_tick_interval", 2)
 	started = frappe.utils.now_datetime()
 	worker = harness.start_worker()
 	scheduler = harness.start_scheduler()
@@ -249,7 +239,7 @@ def test_the_watchdog_finds_nothing_wrong_with_erpnexts_scheduled_jobs_on_a_heal
 	finally:
 		scheduler.stop()
 		worker.stop()
-		_set_common_config("scheduler_tick_interval", None)
+		harness.set_common_config("scheduler_tick_interval", None)
 		frappe.db.set_single_value("System Settings", "enable_scheduler", enabled)
 		frappe.db.commit()
 	job_types = frappe.db.count("Scheduled Job Type", {"stopped": 0})

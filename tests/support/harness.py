@@ -54,6 +54,17 @@ def wait_for(
 	raise TimeoutError(f"waited {timeout}s for {message}; last value: {last!r}")
 
 
+def set_common_config(key: str, value) -> None:
+	"""Set (value None: remove) a key of the bench's common_site_config.json, as the processes tests start read it."""
+	path = SITES / "common_site_config.json"
+	config = json.loads(path.read_text())
+	if value is None:
+		config.pop(key, None)
+	else:
+		config[key] = value
+	path.write_text(json.dumps(config, indent=1))
+
+
 def frappe_cli(*args: str) -> list[str]:
 	"""The command line of `bench <args>` for a Frappe command, run with the bench's Python."""
 	return [sys.executable, "-m", "frappe.utils.bench_helper", "frappe", *args]
