@@ -47,6 +47,16 @@ def enqueue_for_records(method, doctype, filters=None, **options):
 	return _enqueue_for_records(method, doctype, filters, **options)
 
 
+def chain(steps, **options):
+	"""Enqueue `steps` — (method, kwargs) or (method, kwargs, options) — so that each starts when the one before
+	has ended; a step that did not succeed cancels the rest (on_parent_failure="run": they run anyway). Options
+	apply to every step; run_at, delay and after to the first. See async_jobs.engine.chains.plan. Returns the
+	steps' Async Jobs."""
+	from async_jobs.engine.chains.plan import chain as _chain
+
+	return _chain(steps, **options)
+
+
 def progress(done, total=None, message=None):
 	"""Report progress from inside a tracked job (throttled; raises JobCancelled once cancel was asked)."""
 	from async_jobs.engine.run.progress import progress as _progress

@@ -210,10 +210,11 @@ def fail_unless_fixed(marker: str, index: int) -> int:
 	return index
 
 
-def meet_then_end(marker: str, parties: int = 2) -> int:
-	"""Wait until `parties` jobs have arrived, then return together: they end at the same instant."""
+def meet_then_end(marker: str, parties: int = 2, patience: float = 30) -> int:
+	"""Wait until `parties` jobs have arrived (at most `patience` seconds), then return together: they end at the
+	same instant."""
 	arrived = frappe.cache.incr(f"aj-barrier:{marker}")
-	deadline = time.monotonic() + 30
+	deadline = time.monotonic() + patience
 	while int(frappe.cache.get(f"aj-barrier:{marker}") or 0) < parties and time.monotonic() < deadline:
 		time.sleep(0.002)
 	return arrived
@@ -277,3 +278,10 @@ def limited(company: str, seconds: float = 0.2) -> str:
 def limit_key_of(company: str, **_kwargs) -> str:
 	"""A concurrency_key function: the key of a job from its arguments."""
 	return f"company={company.upper()}"
+
+
+def record_step(marker: str, step: int) -> int:
+	"""A chain step: leave a ToDo (record_marker) naming the step, and note when it ran, in order."""
+	record_marker(f"{marker}-{step}")
+	frappe.cache.rpush(f"aj-steps:{marker}", step)
+	return step

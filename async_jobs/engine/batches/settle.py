@@ -6,8 +6,6 @@ on_complete: every child ended (once). on_success: every child succeeded (once; 
 retried by hand). on_failure: every child ended and some failed, timed out, died or were lost (once).
 """
 
-from contextlib import contextmanager
-
 import frappe
 from frappe import _
 from frappe.utils import cint
@@ -17,6 +15,7 @@ from async_jobs.engine.batches.view import publish
 from async_jobs.engine.ledger.arguments import decrypt_arguments
 from async_jobs.engine.ledger.status import FAILED_ENDS, JobStatus
 from async_jobs.engine.submit.enqueue import enqueue
+from async_jobs.engine.submit.permissions import acting_as
 
 # callback field → (job link field, SQL condition on the batch row for it to fire)
 CALLBACKS = {
@@ -56,6 +55,10 @@ def settle(name: str) -> bool:
 	if changed and verb == "fail":
 		_notify_failed(row)
 		frappe.db.commit()
+	if changed:
+		from async_jobs.engine.chains.release import parent_ended  # a room above: imported here
+
+		parent_ended("Async Job Batch", name)  # jobs enqueued after this batch
 	return changed or bool(fired)
 
 
@@ -70,7 +73,7 @@ def _fire(row, kind: str) -> bool:
 	)
 	if not frappe.db._cursor.rowcount:
 		return False
-	with _acting_as(row.owner):
+	with acting_as(row.owner):
 		job = enqueue(
 			row[kind],
 			{"batch": row.name, **(stored_arguments(row.encrypted_callback_arguments)["callback"] or {})},
@@ -80,19 +83,6 @@ def _fire(row, kind: str) -> bool:
 		)
 	frappe.db.sql(f"UPDATE {TABLE} SET `{link}` = %s WHERE name = %s", (job.name, row.name))
 	return True
-
-
-@contextmanager
-def _acting_as(user: str):
-	"""Callbacks run as the batch's owner, whoever settles it (a worker, the lifeline)."""
-	previous = frappe.session.user
-	if previous != user:
-		frappe.set_user(user)
-	try:
-		yield
-	finally:
-		if frappe.session.user != previous:
-			frappe.set_user(previous)
 
 
 def _notify_failed(row) -> None:

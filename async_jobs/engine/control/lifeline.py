@@ -26,6 +26,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from async_jobs.engine.batches.settle import settle_pending
+from async_jobs.engine.chains import release
 from async_jobs.engine.control import observed
 from async_jobs.engine.ledger import lifecycle, settings
 from async_jobs.engine.ledger.errors import HardTimeout, WorkerLost
@@ -88,6 +89,7 @@ def reconcile(recover_waiting: bool = True) -> dict[str, int]:
 			elif verdict:
 				counts["lost"] += record_lost(row, verdict)
 	counts["batches"] = settle_pending()
+	counts["after"] = release.release_pending()  # children whose parents all ended where nobody looked
 	counts["observed"] = _observed(conn, stale)
 	if not recover_waiting:
 		return counts

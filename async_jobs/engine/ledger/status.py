@@ -42,6 +42,7 @@ FAILED_END_VALUES = tuple(sorted(s.value for s in FAILED_ENDS))  # the same, as 
 HELD_BY_LIMIT = "limit"  # no free slot of its concurrency limit
 HELD_BY_QUEUE = "backpressure"  # its queue holds as many jobs as async_jobs may put there
 HELD_BY_RATE = "rate"  # Scheduled: its start was moved to the rate limit's next free slot
+HELD_BY_PARENTS = "after"  # Held: it waits until the jobs or batches it was enqueued after have ended
 NOTIFY_MODES = ("On Failure", "Always", "Never")
 MAX_DELAY = (
 	366 * 24 * 3600

@@ -138,6 +138,11 @@ def oldest_keys(rule: Rule, now: datetime, batch: int) -> list[str]:
 
 def _delete(doctype: str, names: list[str]) -> None:
 	frappe.db.sql(f"DELETE FROM `tab{doctype}` WHERE name IN %(names)s", {"names": tuple(names)})
+	if doctype == "Async Job":  # the rows naming what a job waited for (engine/chains) go with it
+		frappe.db.sql(
+			"DELETE FROM `tabAsync Job Dependency` WHERE parent IN %(names)s AND parenttype = 'Async Job'",
+			{"names": tuple(names)},
+		)
 
 
 def _where(rule: Rule, now: datetime) -> tuple[str, dict]:

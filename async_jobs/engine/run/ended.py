@@ -8,6 +8,7 @@ attempt_ended(name), which
   again later (a retry, a snooze);
 - shows the batch's progress, or settles the batch when that was its last child;
 - notifies the owner by the job's notify mode;
+- releases (or cancels) the jobs that waited for it, when it ended for good (engine/chains/release.py);
 - frees the job's concurrency slot (and releases the next held job of its limit) and, when it ended for good,
   forgets its reserved rate-limit start.
 """
@@ -16,6 +17,8 @@ import frappe
 from frappe.utils.background_jobs import get_redis_conn
 
 from async_jobs.engine.batches.settle import child_ended
+from async_jobs.engine.chains import release
+from async_jobs.engine.chains.plan import JOB
 from async_jobs.engine.ledger.status import TERMINAL, JobStatus
 from async_jobs.engine.run import held, notify, progress
 from async_jobs.engine.transport import limits, rates
@@ -35,6 +38,7 @@ FIELDS = (
 	"concurrency_key",
 	"rate_limit",
 	"rate_key",
+	"has_dependents",
 )
 
 
@@ -68,6 +72,8 @@ def attempt_ended(
 	if job.batch and settle_batch:
 		child_ended(job.name, job.batch)
 	notify.job_ended(job)
+	if job.get("has_dependents"):
+		release.parent_ended(JOB, job.name)
 
 
 def free_limits(job, attempt: int | None, terminal: bool) -> None:

@@ -51,6 +51,7 @@ ROW_FIELDS = (
 	"concurrency_key",
 	"rate_limit",
 	"rate_key",
+	"has_dependents",  # its end looks for children waiting for it (engine/chains/release.py)
 )
 RESCHEDULING = ("retry_later", "snooze")
 

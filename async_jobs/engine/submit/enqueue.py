@@ -6,18 +6,19 @@ independent of the caller's transaction. Its RQ id is `<site>::async_job::<name>
 """
 
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 
 import frappe
 from frappe import _
 from frappe.utils import get_datetime, now_datetime
 
+from async_jobs.engine.chains import plan, release
 from async_jobs.engine.ledger.arguments import encrypt_arguments
 from async_jobs.engine.ledger.errors import is_seconds
 from async_jobs.engine.ledger.redact import readable_arguments
 from async_jobs.engine.ledger.side_db import SideConnection
-from async_jobs.engine.ledger.status import HELD_BY_RATE, MAX_DELAY, JobStatus
+from async_jobs.engine.ledger.status import HELD_BY_PARENTS, HELD_BY_RATE, MAX_DELAY, JobStatus
 from async_jobs.engine.retry.policy import RetryPolicy
 from async_jobs.engine.submit import dedup, flow
 from async_jobs.engine.submit.dedup import DuplicateJobError
@@ -55,6 +56,12 @@ def enqueue(
 	rate_key: str | None = None,
 	expires_in: float | None = None,
 	expires_at: datetime | str | None = None,
+	after: list | str | None = None,
+	on_parent_failure: str | None = None,
+	chain: str | None = None,
+	chain_step: int | None = None,
+	schedule: str | None = None,
+	schedule_tick: str | None = None,
 ):
 	"""Track and enqueue `method(**kwargs)`; return the Async Job document.
 
@@ -67,6 +74,10 @@ def enqueue(
 	Flow control (over the job type's): at most `concurrency_limit` jobs of the type (and `concurrency_key`) run
 	at once; at most `rate_limit` ("5/s") start per window (per `rate_key`); a job not started by `expires_at`
 	(or `expires_in` seconds from now) ends Expired (see engine/submit/flow.py).
+	With `after` (Async Job or Async Job Batch names) the job waits, Held, until every one of them has ended, then
+	runs — or is cancelled when one did not succeed, unless `on_parent_failure` is "run" (see engine/chains/).
+	`chain` and `chain_step` are set by async_jobs.chain, `schedule` and `schedule_tick` by the schedules' firing
+	(engine/schedules/fire.py).
 	"""
 	kwargs = {} if kwargs is None else kwargs
 	given = {
@@ -84,6 +95,13 @@ def enqueue(
 			_("on_duplicate must be one of {0}").format(", ".join(ON_DUPLICATE)), frappe.ValidationError
 		)
 	when = _run_at(run_at, delay)
+	parents = plan.parents_of(after)
+	parent_policy = plan.policy(on_parent_failure, parents)
+	if parents and (run_at is not None or delay is not None):
+		frappe.throw(
+			_("A job enqueued after others starts when they end: give it no run_at or delay"),
+			frappe.ValidationError,
+		)
 	reference = [reference_doctype, reference_name]
 	lock, mode = dedup.lock_for(
 		options.spec, options.path, dedup_key, dedup_mode, kwargs, reference, frappe.session.user
@@ -103,11 +121,20 @@ def enqueue(
 			"dedup_mode": mode,
 			"dedup_lock": lock,
 			**options.flow.fields(kwargs, when),
+			"chain": chain,
+			"chain_step": chain_step,
+			"schedule": schedule,
+			"schedule_tick": schedule_tick,
+			"on_parent_failure": parent_policy,
 		}
 	)
+	if parents:  # waits in the ledger, with no RQ job, until its parents have ended
+		job.update({"status": JobStatus.HELD.value, "held_by": HELD_BY_PARENTS, "queued_at": None})
 	job.name = frappe.generate_hash(length=10)  # named up front: the RQ id goes into the same INSERT
 	job.rq_job_id = rq_jobs.full_rq_job_id(job.name)
-	if options.flow.rate:  # its start planned within the rate limit: it reaches a worker on time
+	if (
+		options.flow.rate and not parents
+	):  # its start planned within the rate limit: it reaches a worker on time
 		start_in = flow.reserve_starts(options.flow, job.job_type, [(job.name, job.rate_key)], when)[0]
 		if start_in > flow.MOVED_AFTER:
 			asked = (when - now_datetime()).total_seconds() if when else 0
@@ -124,8 +151,15 @@ def enqueue(
 					DuplicateJobError,
 				)
 			return holder
+		if parents:
+			plan.record(job.name, parents, db)
 
 	def push():
+		if parents:  # committed: look once (its parents may have ended meanwhile); the stager watches it
+			with _database(after_commit=False) if not after_commit else nullcontext():
+				release.after_enqueue(job.name)
+			realtime.announce(EVENT, job, job.status)
+			return
 		rq_jobs.push(
 			job.name,
 			job.owner,

@@ -1,5 +1,7 @@
 """Who may see, start and cancel which jobs. Owners see their own jobs; managers see all of them."""
 
+from contextlib import contextmanager
+
 import frappe
 from frappe import _
 
@@ -12,6 +14,19 @@ MANAGER_ROLES = frozenset({MANAGER_ROLE, "System Manager"})
 def is_manager(user: str | None = None) -> bool:
 	user = user or frappe.session.user
 	return user == "Administrator" or bool(MANAGER_ROLES.intersection(frappe.get_roles(user)))
+
+
+@contextmanager
+def acting_as(user: str):
+	"""Run the block as `user` (a batch's callbacks, a schedule's runs: as their owner, whoever fires them)."""
+	previous = frappe.session.user
+	if previous != user:
+		frappe.set_user(user)
+	try:
+		yield
+	finally:
+		if frappe.session.user != previous:
+			frappe.set_user(previous)
 
 
 def check_logged_in() -> None:

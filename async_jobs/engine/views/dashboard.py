@@ -10,7 +10,14 @@ from frappe.utils.background_jobs import generate_qname, get_queue, get_queues_t
 from frappe.utils.scheduler import is_scheduler_inactive
 
 from async_jobs.engine.batches.view import list_active
-from async_jobs.engine.ledger.status import FAILED_END_VALUES, HELD_BY_LIMIT, WAITING, JobStatus
+from async_jobs.engine.chains import view as chain_view
+from async_jobs.engine.ledger.status import (
+	FAILED_END_VALUES,
+	HELD_BY_LIMIT,
+	HELD_BY_PARENTS,
+	WAITING,
+	JobStatus,
+)
 from async_jobs.engine.run.held import concurrency_group
 from async_jobs.engine.submit import permissions, registry
 from async_jobs.engine.transport import limits
@@ -58,6 +65,7 @@ def overview(filters: dict, since_hours: int = 24) -> dict:
 		},
 		"limits": LIMITS,
 		"batches": list_active(),
+		"chains": chain_view.recent_chains(base, since),
 		"queues": queue_cards(queues, base.get("queue"), paused),
 		"charts": chart,
 		"suggestions": suggestions(base, manager),
@@ -194,7 +202,10 @@ def flow_facts(row, conn, paused: dict) -> FlowFacts | None:
 	if not (row.held_by or pause):
 		return None
 	running = limits.running(conn, concurrency_group(row)) if row.held_by == HELD_BY_LIMIT else 0
+	waits_for = chain_view.waits_for(row.name) if row.held_by == HELD_BY_PARENTS else ([], 0)
 	return FlowFacts(
+		parents_pending=tuple(waits_for[0]),
+		parents_total=waits_for[1],
 		held_by=row.held_by,
 		key=row.concurrency_key or row.job_type,
 		running=running,

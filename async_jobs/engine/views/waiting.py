@@ -26,6 +26,8 @@ class FlowFacts:
 	rate_key: str = ""
 	paused_since: datetime | None = None  # its queue is paused
 	paused_by: str | None = None
+	parents_pending: tuple[str, ...] = ()  # Held "after": the jobs or batches it still waits for
+	parents_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,13 @@ def why_waiting(
 ) -> str:
 	"""A sentence for the site manager. `position` = jobs ahead of this one in its RQ queue (None if not in it)."""
 	flow = flow or FlowFacts()
+	if status == "Held" and flow.held_by == "after":
+		shown = ", ".join(flow.parents_pending[:5]) + (" …" if len(flow.parents_pending) > 5 else "")
+		if not flow.parents_pending:
+			return _("Its parents have ended: it is released within a second")
+		return _("Waits for {0} of the {1} jobs it was enqueued after to end: {2}").format(
+			len(flow.parents_pending), flow.parents_total, shown
+		)
 	if status == "Held" and flow.held_by == "limit":
 		return _("Held by limit {0} ({1} of {2} running)").format(flow.key, flow.running, flow.limit)
 	if status == "Held":

@@ -31,6 +31,7 @@ async_jobs.JobMonitor = class JobMonitor {
 				<div class="col-lg-4"><div class="aj-chart aj-chart-times"></div></div>
 			</div>
 			<div class="aj-section aj-batches"></div>
+			<div class="aj-section aj-chains"></div>
 			<div class="aj-section aj-running"></div>
 			<div class="aj-section aj-waiting"></div>
 			<div class="aj-section aj-failed"></div>
@@ -189,6 +190,13 @@ async_jobs.JobMonitor = class JobMonitor {
 			[__("Started"), (b) => this.ago(b.started_at)],
 			["", (b) => this.action_button("cancel_batch", b, __("Cancel"))],
 		]);
+		this.render_table(".aj-chains", __("Chains"), data.chains, null, [
+			[__("Chain"), (c) => `<a href="/app/async-job/${encodeURIComponent(c.first)}">${esc(c.title)}</a>
+				<div class="small text-muted">${esc(c.name)} · ${esc(__("{0} of {1} steps ended", [c.ended, c.steps.length]))}</div>`],
+			[__("Steps"), (c) => `<div class="aj-chain-steps">${c.steps.map((s) => this.chain_step(s)).join('<span class="text-muted"> → </span>')}</div>`],
+			[__("Status"), (c) => async_jobs.ui.indicator(c.status)],
+			[__("Started"), (c) => this.ago(c.started_at)],
+		]);
 		this.render_table(".aj-running", __("Running"), data.running, [totals.running, limits.running], [
 			[__("Job"), (j) => this.job_link(j)],
 			[__("Progress"), (j) => async_jobs.ui.bar(j.progress_percent, j.progress_message)],
@@ -222,6 +230,13 @@ async_jobs.JobMonitor = class JobMonitor {
 			[__("Ran"), (j) => esc(async_jobs.ui.seconds(j.run_seconds))],
 			[__("Ended"), (j) => this.ago(j.ended_at)],
 		], "");
+	}
+
+	chain_step(step) {
+		const color = async_jobs.ui.STATUS_COLORS[step.status] || "gray";
+		const title = `${step.step}. ${this.title_of(step.job_type)}: ${__(step.status)}${step.error ? " — " + step.error : ""}`;
+		return `<a class="aj-chain-step indicator-pill ${color}" data-job="${esc(step.name)}" data-status="${esc(step.status)}"
+			href="/app/async-job/${encodeURIComponent(step.name)}" title="${esc(title)}">${esc(step.step)}</a>`;
 	}
 
 	remember_suggestions(suggestions) {
