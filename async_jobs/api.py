@@ -13,6 +13,7 @@ from async_jobs.engine.control.batch import cancel_batch_jobs, requeue_failed_ch
 from async_jobs.engine.control.cancel import cancel_job
 from async_jobs.engine.control.requeue import requeue_by_hand, requeue_matching
 from async_jobs.engine.health import alerts
+from async_jobs.engine.schedules import view as schedule_view
 from async_jobs.engine.submit import permissions
 from async_jobs.engine.submit.registry import get_job_type
 from async_jobs.engine.views import jobs
@@ -159,6 +160,20 @@ def retry_jobs(names: str | list | None = None) -> dict:
 def cancel_jobs(names: str | list | None = None) -> dict:
 	"""Cancel jobs by name (each checked as `cancel`); returns those done and every refused one with its reason."""
 	return bulk.apply("cancel", names)
+
+
+@frappe.whitelist()
+def schedule_choices() -> dict:
+	"""What a schedule's form offers: the registered job types and the time zones (managers)."""
+	permissions.check_manager()
+	return schedule_view.choices()
+
+
+@frappe.whitelist()
+def schedule_overview(name: str | None = None) -> dict:
+	"""A schedule's next runs and recent runs (managers: the only ones who see schedules)."""
+	permissions.check_manager()
+	return schedule_view.overview(name)
 
 
 @frappe.whitelist(methods=["POST"])

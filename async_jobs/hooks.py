@@ -19,10 +19,12 @@ before_uninstall = ["async_jobs.engine.ops.install.remove_scheduled_jobs"]
 after_install = [
 	"async_jobs.engine.ops.install.ensure_roles",
 	"async_jobs.engine.ledger.settings.fill_defaults",
+	"async_jobs.engine.schedules.sync.sync",
 ]
 after_migrate = [
 	"async_jobs.engine.ops.install.ensure_roles",
 	"async_jobs.engine.ledger.settings.fill_defaults",
+	"async_jobs.engine.schedules.sync.sync",
 ]
 
 # Owners see their own jobs; managers (Async Jobs Manager, System Manager) see all
@@ -47,7 +49,11 @@ ignore_links_on_delete = ["Async Job", "Async Job Batch"]
 # Scheduler entry points live in async_jobs/tasks.py, one line each
 scheduler_events = {
 	"cron": {
-		"* * * * *": ["async_jobs.tasks.async_jobs_stage_delayed", "async_jobs.tasks.async_jobs_lifeline"],
+		"* * * * *": [
+			"async_jobs.tasks.async_jobs_stage_delayed",
+			"async_jobs.tasks.async_jobs_lifeline",
+			"async_jobs.tasks.async_jobs_fire_schedules",
+		],
 		"*/5 * * * *": ["async_jobs.tasks.async_jobs_watchdog"],
 		"0 6 1 * *": ["async_jobs.tasks.async_jobs_monthly_report"],
 	},

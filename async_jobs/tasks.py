@@ -7,12 +7,18 @@ an `async_jobs_` prefix to stay unique across apps.
 from async_jobs.engine.control import lifeline
 from async_jobs.engine.health import watchdog
 from async_jobs.engine.ops import operations, prune
+from async_jobs.engine.schedules import fire
 from async_jobs.engine.transport import delayed
 
 
 def async_jobs_stage_delayed():
 	"""Backstop for delayed jobs when no stager process runs: move due ones onto their queues."""
 	delayed.stage_due()
+
+
+def async_jobs_fire_schedules():
+	"""Backstop for Async Job Schedules when no stager process runs: fire the due ones (once per tick either way)."""
+	fire.fire_due()
 
 
 def async_jobs_lifeline():

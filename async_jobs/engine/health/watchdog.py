@@ -16,7 +16,7 @@ from frappe.utils import cint, format_datetime, get_datetime, now_datetime
 from frappe.utils.background_jobs import get_redis_conn, is_job_enqueued
 from frappe.utils.scheduler import is_dormant, is_scheduler_disabled
 
-from async_jobs.engine.health import alerts, queues
+from async_jobs.engine.health import alerts, queues, schedules
 from async_jobs.engine.health.alerts import Finding
 from async_jobs.engine.health.scheduler import (
 	gather_scheduler,
@@ -194,6 +194,7 @@ def findings(now: datetime | None = None, config=None) -> list[Finding]:
 		if not (finding.key.startswith("overdue:") and waiting_to_run(methods[finding.scheduled_job_type]))
 	]
 	found += queues.findings(config, now)
+	found += schedules.findings(now)
 	return found
 
 
