@@ -13,7 +13,14 @@ from frappe.types.exporter import TypeExporter
 from async_jobs.engine.batches.status import BatchStatus
 from async_jobs.engine.ledger.status import NOTIFY_MODES
 
-DOCTYPES = ("Async Job", "Async Job Batch", "Async Jobs Alert", "Async Jobs Settings")
+DOCTYPES = (
+	"Async Job",
+	"Async Job Batch",
+	"Async Jobs Alert",
+	"Async Jobs Settings",
+	"Async Job Schedule",
+	"Async Job Dependency",
+)
 
 
 def declarations(code: str) -> dict[str, str]:

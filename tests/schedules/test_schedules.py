@@ -267,6 +267,18 @@ def test_hooks_schedules_are_written_follow_the_hooks_keep_the_managers_enabled_
 	assert not frappe.db.exists(DOCTYPE, name) and frappe.db.exists(DOCTYPE, desk.name)
 
 
+def test_a_schedule_that_cannot_fire_says_so_logs_it_and_moves_on_to_its_next_tick():
+	doc = make("* * * * *")
+	frappe.db.set_value(DOCTYPE, doc.name, "method", "async_jobs.testing.no_such_function")  # its app changed
+	tick = system_time(datetime(2035, 1, 1, 0, 0, tzinfo=ZoneInfo("UTC")))
+	set_next(doc.name, tick)
+	assert fire.fire_due(now=tick + timedelta(seconds=1)) == {doc.name: fire.FAILED}
+	after = frappe.db.get_value(DOCTYPE, doc.name, ["next_run_at", "last_outcome"], as_dict=True)
+	assert after.next_run_at > tick and "could not fire" in after.last_outcome
+	assert frappe.db.exists("Error Log", {"reference_doctype": DOCTYPE, "reference_name": doc.name})
+	assert runs(doc.name) == []
+
+
 def test_the_watchdog_alerts_on_a_schedule_whose_tick_passed_unfired():
 	doc = make("* * * * *")
 	set_next(doc.name, now_datetime() - timedelta(minutes=10))

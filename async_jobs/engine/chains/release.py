@@ -172,6 +172,11 @@ def watched_sites() -> list[str]:
 
 
 def after_enqueue(name: str) -> None:
-	"""A child's enqueue was committed: watch the site, and look once (its parents may have ended already)."""
-	watch()
-	check(name)
+	"""A child's enqueue was committed: watch the site, and look once (its parents may have ended already). Runs
+	after the caller's commit: a failure here (Redis away) is logged, not raised — the lifeline pass releases it."""
+	try:
+		watch()
+		check(name)
+	except Exception:
+		frappe.db.rollback()
+		logger().exception(f"could not look at job {name}'s parents after its enqueue")

@@ -13,6 +13,7 @@ schedule's owner), unless
 What happened is written on the schedule (last_outcome, missed_ticks)."""
 
 import hashlib
+import traceback
 from datetime import datetime, timedelta
 
 import frappe
@@ -20,6 +21,7 @@ from frappe import _
 from frappe.utils import cint, now_datetime
 from frappe.utils.scheduler import is_scheduler_inactive
 
+from async_jobs.engine.ledger.redact import redact_text
 from async_jobs.engine.ledger.status import WAITING, JobStatus
 from async_jobs.engine.schedules import cron, define, due
 from async_jobs.engine.submit.permissions import acting_as
@@ -28,7 +30,8 @@ from async_jobs.engine.submit.registry import job_types
 TABLE = "`tabAsync Job Schedule`"
 LATE_AFTER = timedelta(seconds=120)  # a tick fired later than this counts as missed
 ACTIVE = tuple(s.value for s in (*WAITING, JobStatus.STARTED))
-FIRED, SKIPPED = "fired", "skipped"
+FIRED, SKIPPED, FAILED = "fired", "skipped", "failed"
+DOCTYPE = "Async Job Schedule"
 
 
 def logger():
@@ -47,10 +50,10 @@ def fire_due(now: datetime | None = None) -> dict[str, str]:
 	for name in names:
 		try:
 			outcome = fire(name, now, inactive)
-		except Exception:
+		except Exception as e:
 			frappe.db.rollback()
 			logger().exception(f"could not fire schedule {name}")
-			outcome = None
+			outcome = _failed(name, now, e)
 		if outcome:
 			outcomes[name] = outcome
 	due.mark_site()
@@ -98,6 +101,33 @@ def fire(name: str, now: datetime, scheduler_inactive: bool = False) -> str | No
 		frappe.db.sql(f"UPDATE {TABLE} SET last_job = %s WHERE name = %s", (job.name, name))
 	frappe.db.commit()  # the run is pushed after this commit
 	return FIRED if run else SKIPPED
+
+
+def _failed(name: str, now: datetime, error: Exception) -> str | None:
+	"""A schedule that cannot fire (its job type is gone, its arguments no longer fit): the tick is recorded as failed
+	on the schedule and in the Error Log, and it moves on to its next tick instead of failing every second."""
+	try:
+		row = frappe.db.get_value(DOCTYPE, name, ["cron", "time_zone", "next_run_at"], as_dict=True)
+		upcoming = cron.next_after(row.cron, row.time_zone, now)[0]
+		message = redact_text(
+			_("{0}: could not fire: {1}").format(f"{row.next_run_at:%Y-%m-%d %H:%M}", error)
+		)
+		frappe.db.sql(
+			f"UPDATE {TABLE} SET next_run_at = %s, last_outcome = %s WHERE name = %s AND next_run_at = %s",
+			(upcoming, message[:1000], name, row.next_run_at),
+		)
+		frappe.log_error(  # an explicit message: Frappe's own would list every frame's locals, arguments among them
+			title=f"Async Job Schedule {name} could not fire",
+			message=redact_text(traceback.format_exc()),
+			reference_doctype=DOCTYPE,
+			reference_name=name,
+		)
+		frappe.db.commit()
+		return FAILED
+	except Exception:
+		frappe.db.rollback()
+		logger().exception(f"could not record the failure of schedule {name}")
+		return None
 
 
 def _decide(row, latest: datetime, missed: int, on_time: bool, scheduler_inactive: bool) -> tuple[bool, str]:

@@ -132,9 +132,9 @@ def enqueue(
 		job.update({"status": JobStatus.HELD.value, "held_by": HELD_BY_PARENTS, "queued_at": None})
 	job.name = frappe.generate_hash(length=10)  # named up front: the RQ id goes into the same INSERT
 	job.rq_job_id = rq_jobs.full_rq_job_id(job.name)
-	if (
-		options.flow.rate and not parents
-	):  # its start planned within the rate limit: it reaches a worker on time
+	# Its start planned within the rate limit, so that it reaches a worker on time (a job that waits for parents
+	# has no start to plan: its worker's gate applies the limit when it starts).
+	if options.flow.rate and not parents:
 		start_in = flow.reserve_starts(options.flow, job.job_type, [(job.name, job.rate_key)], when)[0]
 		if start_in > flow.MOVED_AFTER:
 			asked = (when - now_datetime()).total_seconds() if when else 0

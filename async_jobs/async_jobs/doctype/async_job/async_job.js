@@ -24,6 +24,12 @@ frappe.ui.form.on("Async Job", {
 		if (frm.doc.error_log) {
 			frm.add_custom_button(__("Error Log"), () => frappe.set_route("Form", "Error Log", frm.doc.error_log));
 		}
+		if (frm.doc.chain) {
+			frm.add_custom_button(__("Chain Steps"), () => frappe.set_route("List", "Async Job", { chain: frm.doc.chain }));
+		}
+		if (frm.doc.schedule) {
+			frm.add_custom_button(__("Schedule"), () => frappe.set_route("Form", "Async Job Schedule", frm.doc.schedule));
+		}
 		if (ASYNC_JOB_FAILED.includes(status) && frm.doc.error) {
 			const first_line = String(frm.doc.error).split("\n")[0];
 			frm.dashboard.set_headline(

@@ -17,12 +17,16 @@ class AsyncJob(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		from async_jobs.async_jobs.doctype.async_job_dependency.async_job_dependency import AsyncJobDependency
+
 		arguments: DF.Code | None
 		at_front: DF.Check
 		attempt_log: DF.Code | None
 		attempts: DF.Int
 		batch: DF.Link | None
 		cancel_requested: DF.Check
+		chain: DF.Data | None
+		chain_step: DF.Int
 		concurrency_key: DF.Data | None
 		concurrency_limit: DF.Int
 		dedup_key: DF.Data | None
@@ -34,12 +38,14 @@ class AsyncJob(Document):
 		error: DF.SmallText | None
 		error_log: DF.Link | None
 		expires_at: DF.Datetime | None
+		has_dependents: DF.Check
 		held_by: DF.Data | None
 		job_type: DF.Data | None
 		kind: DF.Literal["Tracked", "Observed"]
 		max_attempts: DF.Int
 		method: DF.Data | None
 		notify: DF.Literal["On Failure", "Always", "Never"]
+		on_parent_failure: DF.Literal["", "cancel", "run"]
 		progress_done: DF.Int
 		progress_message: DF.SmallText | None
 		progress_percent: DF.Percent
@@ -56,6 +62,8 @@ class AsyncJob(Document):
 		rq_job_id: DF.Data | None
 		run_at: DF.Datetime | None
 		run_seconds: DF.Float
+		schedule: DF.Link | None
+		schedule_tick: DF.Data | None
 		scheduled_job_type: DF.Link | None
 		started_at: DF.Datetime | None
 		status: DF.Literal[
@@ -75,6 +83,7 @@ class AsyncJob(Document):
 		timeout: DF.Int
 		traceback: DF.Code | None
 		wait_seconds: DF.Float
+		waits_for: DF.Table[AsyncJobDependency]
 		worker: DF.Data | None
 	# end: auto-generated types
 
