@@ -196,12 +196,13 @@ def test_after_refuses_unknown_parents_other_users_jobs_and_bad_options():
 
 
 def test_the_monitor_shows_a_chain_as_one_row_with_its_steps_in_order():
-	jobs = async_jobs.chain([(F + "add", {"a": i, "b": 1}) for i in range(3)], queue="long")
+	# The first step delayed: the module's worker (still up) must not run it while the test looks.
+	jobs = async_jobs.chain([(F + "add", {"a": i, "b": 1}) for i in range(3)], queue="long", delay=600)
 	frappe.db.commit()
 	chains = dashboard.overview({})["chains"]
 	shown = next(c for c in chains if c["first"] == jobs[0].name)
 	assert [s["name"] for s in shown["steps"]] == [j.name for j in jobs]
-	assert [s["status"] for s in shown["steps"]] == ["Queued", "Held", "Held"]
+	assert [s["status"] for s in shown["steps"]] == ["Scheduled", "Held", "Held"]
 	assert shown["status"] == "Waiting" and shown["ended"] == 0
 	async_jobs.cancel(jobs[0].name)
 	frappe.db.commit()

@@ -46,12 +46,10 @@ def parents_of(after) -> list[tuple[str, str, str]]:
 		)
 	if not names:
 		return []
-	found = {}
-	for doctype, extra in ((JOB, ", kind"), (BATCH, ", NULL")):
-		for name, owner, status, kind in frappe.db.sql(
-			f"SELECT name, owner, status{extra} FROM `tab{doctype}` WHERE name IN %s", [names]
-		):
-			found.setdefault(name, (doctype, owner, status, kind))
+	found = _read(names)
+	missing = [name for name in names if name not in found]
+	if missing:  # committed after this transaction's snapshot began (enqueued with after_commit=False, say)
+		found.update(_read(missing, " LOCK IN SHARE MODE"))
 	parents = []
 	for name in names:
 		if name not in found:
@@ -73,6 +71,16 @@ def parents_of(after) -> list[tuple[str, str, str]]:
 			)
 		parents.append((doctype, name, status))
 	return parents
+
+
+def _read(names: list[str], suffix: str = "") -> dict[str, tuple]:
+	found = {}
+	for doctype, extra in ((JOB, ", kind"), (BATCH, ", NULL")):
+		for name, owner, status, kind in frappe.db.sql(
+			f"SELECT name, owner, status{extra} FROM `tab{doctype}` WHERE name IN %s{suffix}", [names]
+		):
+			found.setdefault(name, (doctype, owner, status, kind))
+	return found
 
 
 def policy(on_parent_failure: str | None, parents: list) -> str | None:
