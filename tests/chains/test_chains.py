@@ -195,6 +195,27 @@ def test_after_refuses_unknown_parents_other_users_jobs_and_bad_options():
 	frappe.db.commit()
 
 
+def test_a_job_after_one_just_enqueued_on_a_side_connection_finds_it_on_either_connection():
+	"""The parent is committed after this transaction's snapshot began; the child goes on a side connection too,
+	which flags the parent's row: nothing waits for a lock this process holds."""
+	frappe.db.sql("SELECT 1 FROM `tabAsync Job` LIMIT 1")  # this transaction's snapshot begins here
+	parent = async_jobs.enqueue(F + "add", {"a": 1, "b": 2}, queue="long", delay=600, after_commit=False)
+	child = async_jobs.enqueue(
+		F + "add", {"a": 3, "b": 4}, queue="long", after=[parent.name], after_commit=False
+	)
+	other = async_jobs.enqueue(F + "add", {"a": 5, "b": 6}, queue="long", after=[parent.name])
+	frappe.db.commit()
+	assert row(child.name).status == "Held" and row(other.name).status == "Held"
+	assert row(parent.name).has_dependents == 1
+	async_jobs.cancel(parent.name)
+	frappe.db.commit()
+	wait_for(
+		lambda: row(child.name).status == row(other.name).status == "Cancelled",
+		timeout=20,
+		message="the children to be cancelled with their parent",
+	)
+
+
 def test_the_monitor_shows_a_chain_as_one_row_with_its_steps_in_order():
 	# The first step delayed: the module's worker (still up) must not run it while the test looks.
 	jobs = async_jobs.chain([(F + "add", {"a": i, "b": 1}) for i in range(3)], queue="long", delay=600)

@@ -9,6 +9,7 @@ from frappe import _
 from frappe.model.document import Document
 
 from async_jobs.engine.ledger.observed import KIND_OBSERVED
+from async_jobs.engine.ledger.side_db import SideConnection
 from async_jobs.engine.submit import permissions
 
 JOB, BATCH = "Async Job", "Async Job Batch"
@@ -48,8 +49,14 @@ def parents_of(after) -> list[tuple[str, str, str]]:
 		return []
 	found = _read(names)
 	missing = [name for name in names if name not in found]
-	if missing:  # committed after this transaction's snapshot began (enqueued with after_commit=False, say)
-		found.update(_read(missing, " LOCK IN SHARE MODE"))
+	if missing:  # committed after this transaction's snapshot began (enqueued with after_commit=False, say):
+		# read on a connection of its own, whose snapshot is new. Not a locking read here: the child's insert may
+		# go through a side connection that then updates these rows, and would wait for our own lock.
+		side = SideConnection()
+		try:
+			found.update(_read(missing, side.db))
+		finally:
+			side.close()
 	parents = []
 	for name in names:
 		if name not in found:
@@ -73,11 +80,11 @@ def parents_of(after) -> list[tuple[str, str, str]]:
 	return parents
 
 
-def _read(names: list[str], suffix: str = "") -> dict[str, tuple]:
+def _read(names: list[str], db=None) -> dict[str, tuple]:
 	found = {}
 	for doctype, extra in ((JOB, ", kind"), (BATCH, ", NULL")):
-		for name, owner, status, kind in frappe.db.sql(
-			f"SELECT name, owner, status{extra} FROM `tab{doctype}` WHERE name IN %s{suffix}", [names]
+		for name, owner, status, kind in (db or frappe.db).sql(
+			f"SELECT name, owner, status{extra} FROM `tab{doctype}` WHERE name IN %s", [names]
 		):
 			found.setdefault(name, (doctype, owner, status, kind))
 	return found
