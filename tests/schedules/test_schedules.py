@@ -238,7 +238,7 @@ def test_a_schedule_is_validated_as_it_is_saved():
 		({"arguments": '{"a": 1}'}, "do not fit"),
 		({"arguments": '{"a": 1, "b": 2, "c": 3}'}, "do not fit"),
 		({"queue": "no-such-queue"}, "Unknown queue"),
-		({"timeout": 10**9}, "Timeout"),
+		({"timeout": 10**9}, "timeout must be a whole number of seconds"),
 		({"retry_attempts": 1000}, "Attempts"),
 	]
 	for fields, message in cases:

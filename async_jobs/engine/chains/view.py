@@ -22,9 +22,8 @@ def chain_status(steps: list[dict]) -> str:
 	"""One word for a whole chain: Failed or Cancelled once a step ended so, Finished when all did, Running while
 	a step runs, else Waiting."""
 	statuses = [s["status"] for s in steps]
-	for status in statuses:
-		if status in _FAILED:
-			return "Failed"
+	if any(status in _FAILED for status in statuses):
+		return "Failed"
 	if any(status == JobStatus.CANCELLED.value for status in statuses):
 		return "Cancelled"
 	if all(status == JobStatus.FINISHED.value for status in statuses):
@@ -35,8 +34,8 @@ def chain_status(steps: list[dict]) -> str:
 
 
 def recent_chains(base: dict, since) -> list[dict]:
-	"""The newest chains the user may see with a step created in the period (and every chain not ended), newest
-	first: one row each, with its steps in order."""
+	"""The newest chains (at most CHAINS_SHOWN) the user may see with a step created in the period, newest first:
+	one row each, with its steps in order."""
 	filters = {**{k: v for k, v in base.items() if k != "status"}, "chain": ["is", "set"]}
 	newest = frappe.get_all(
 		"Async Job",

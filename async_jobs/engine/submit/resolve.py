@@ -99,8 +99,10 @@ def check_function(method: str, queue: str, timeout=None) -> None:
 	if not isinstance(method, str) or not method:
 		frappe.throw(_("A job needs a function to run"), frappe.ValidationError)
 	try:
-		frappe.get_attr(method)
+		function = frappe.get_attr(method)
 	except Exception:
+		function = None
+	if not callable(function):
 		frappe.throw(
 			_("{0} is not an importable function of an installed app").format(method), frappe.ValidationError
 		)
