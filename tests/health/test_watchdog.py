@@ -128,6 +128,17 @@ def test_a_scheduler_process_missing_on_this_host_is_reported_once_the_log_falls
 	assert scheduler_findings(scheduler(process_running=None, last_log=NOW - timedelta(minutes=6)), NOW) == []
 
 
+def test_the_schedulers_own_run_of_the_watchdog_is_news_of_the_scheduler_by_its_enqueue_time():
+	"""The first tick after a long-disabled scheduler: its watchdog run may come before any job has logged."""
+	long_quiet = NOW - timedelta(hours=3)
+	just_enqueued = scheduler(last_log=long_quiet, enqueued_this_run=NOW - timedelta(seconds=5))
+	assert scheduler_findings(just_enqueued, NOW) == []
+	# a run that waited in its queue since the scheduler stopped says nothing new
+	left_in_queue = scheduler(last_log=long_quiet, enqueued_this_run=NOW - timedelta(minutes=45))
+	(finding,) = scheduler_findings(left_in_queue, NOW)
+	assert finding.key == "scheduler-silent" and "45 minutes" in finding.title
+
+
 def test_queue_thresholds():
 	config = frappe._dict(
 		min_workers=2, max_backlog=100, max_wait_minutes=10, max_failure_rate=20, failure_min_jobs=10

@@ -52,7 +52,7 @@ json_values = st.recursive(
 def _leaks(original, redacted) -> bool:
 	if isinstance(original, dict):
 		return any(
-			(is_secret_key(k) and redacted[k] != REDACTED) or _leaks(v, redacted[k])
+			redacted[k] != REDACTED if is_secret_key(k) else _leaks(v, redacted[k])
 			for k, v in original.items()
 		)
 	if isinstance(original, list):

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 
 import frappe
 from frappe import _
-from frappe.utils import cint, get_datetime
+from frappe.utils import cint, convert_utc_to_system_timezone, get_datetime
 from frappe.utils.scheduler import is_dormant, is_scheduler_disabled
+from rq import get_current_job
 
 try:  # newer Frappe 15 (its System Health Report uses it)
 	from frappe.utils.scheduler import is_schduler_process_running as _scheduler_process_running
@@ -34,6 +35,13 @@ class SchedulerFacts:
 	last_log: datetime | None  # the newest Scheduled Job Log
 	# Frappe's own check of this host's `bench schedule`, where Frappe has it
 	process_running: bool | None = None
+	# When the scheduler enqueued the run this pass is part of (the watchdog's own scheduled job): news of it as
+	# fresh as a log. The first tick after days of a disabled scheduler runs this pass before any job has logged.
+	enqueued_this_run: datetime | None = None
+
+	@property
+	def last_heard(self) -> datetime | None:
+		return max((t for t in (self.last_log, self.enqueued_this_run) if t), default=None)
 
 	@property
 	def runs_jobs(self) -> bool:
@@ -93,11 +101,12 @@ def scheduler_findings(
 			)
 		)
 	silent_after = silent_without_process if facts.process_running is False else SILENT_AFTER
-	if facts.runs_jobs and facts.last_log and now - facts.last_log > silent_after:
+	heard = facts.last_heard
+	if facts.runs_jobs and heard and now - heard > silent_after:
 		found.append(
 			Finding(
 				"scheduler-silent",
-				_("No scheduled job of {0} has run for {1}").format(site, human(now - facts.last_log)),
+				_("No scheduled job of {0} has run for {1}").format(site, human(now - heard)),
 				_(
 					"The scheduler process (bench schedule) is not running on this host and nothing is logged in Scheduled Job Log."
 				)
@@ -164,4 +173,14 @@ def gather_scheduler(now: datetime) -> SchedulerFacts:
 		dormant=is_dormant(check_time=now),
 		last_log=get_datetime(last_log) if last_log else None,
 		process_running=_scheduler_process_running() if _scheduler_process_running else None,
+		enqueued_this_run=enqueued_by_scheduler(),
 	)
+
+
+def enqueued_by_scheduler() -> datetime | None:
+	"""When the scheduler enqueued the scheduled job this process runs (system time), else None. Its enqueue time,
+	not its start: a run left in a queue when the scheduler stopped is old news when a worker picks it up."""
+	job = get_current_job()
+	if job is None or "::scheduled_job::" not in (job.id or "") or not job.enqueued_at:
+		return None
+	return convert_utc_to_system_timezone(job.enqueued_at).replace(tzinfo=None)
