@@ -27,6 +27,7 @@ def _silent_here() -> bool:
 def quiet_scheduler(empty_queues):
 	"""Enabled and silent for a day: every log of the last day moved a day back (and forward again after)."""
 	with scheduler_switched(1):
+		kept = frappe.get_all("Scheduled Job Log", {"scheduled_job_type": WATCHDOG}, pluck="name")
 		recent = frappe.get_all(
 			"Scheduled Job Log", {"modified": [">", now_datetime() - timedelta(days=1)]}, pluck="name"
 		)
@@ -39,7 +40,7 @@ def quiet_scheduler(empty_queues):
 			yield
 		finally:
 			frappe.db.delete(
-				"Scheduled Job Log", {"scheduled_job_type": WATCHDOG, "name": ["not in", recent or [""]]}
+				"Scheduled Job Log", {"scheduled_job_type": WATCHDOG, "name": ["not in", kept or [""]]}
 			)
 			_shift(recent, 1)
 
