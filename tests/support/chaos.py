@@ -11,6 +11,7 @@ supervisor starts a new child).
 """
 
 import argparse
+import contextlib
 import random
 import subprocess
 import time
@@ -77,6 +78,13 @@ class Report:
 		return "\n".join(lines)
 
 
+def _children(pid: int) -> list[psutil.Process]:
+	try:
+		return psutil.Process(pid).children()
+	except psutil.NoSuchProcess:
+		return []
+
+
 class Chaos:
 	def __init__(self, jobs: int, workers: int = 2, seed: int | None = None, restart_db: bool = True):
 		self.jobs, self.worker_count, self.restart_db = jobs, workers, restart_db
@@ -87,10 +95,13 @@ class Chaos:
 
 	# the disruptions --------------------------------------------------------------------------------------
 	def kill_a_work_horse(self) -> None:
-		horses = [c for w in self.workers if w.alive() for c in psutil.Process(w.pid).children()]
+		horses = [c for w in self.workers if w.alive() for c in _children(w.pid)]
 		if horses:
 			victim = self.rng.choice(horses)
-			victim.kill()
+			try:
+				victim.kill()
+			except psutil.NoSuchProcess:  # it ended its job between the listing and the kill
+				return
 			self.event(f"kill -9 work horse {victim.pid}")
 
 	def kill_a_worker(self) -> None:
@@ -98,7 +109,8 @@ class Chaos:
 		horses = psutil.Process(victim.pid).children()
 		victim.signal(9)
 		for horse in horses:
-			horse.kill()
+			with contextlib.suppress(psutil.NoSuchProcess):
+				horse.kill()
 		self.workers.remove(victim)
 		self.event(f"kill -9 worker {victim.pid} with {len(horses)} work horse(s); a new worker replaces it")
 		self.workers.append(harness.start_worker())
