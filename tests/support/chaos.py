@@ -106,7 +106,7 @@ class Chaos:
 
 	def kill_a_worker(self) -> None:
 		victim = self.rng.choice([w for w in self.workers if w.alive()])
-		horses = psutil.Process(victim.pid).children()
+		horses = _children(victim.pid)
 		victim.signal(9)
 		for horse in horses:
 			with contextlib.suppress(psutil.NoSuchProcess):
